@@ -1,0 +1,1 @@
+"""Thin Typer command modules, one per command (see app.py)."""

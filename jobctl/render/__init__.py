@@ -1,0 +1,1 @@
+"""Rendering: model objects -> table | json | jsonl | csv, safely (see output.py)."""
