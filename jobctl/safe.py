@@ -84,6 +84,8 @@ def mask_url(url: str | None) -> str:
             # redis://secret@host: a bare userinfo is the password for Redis URLs
             netloc = f"***@{host}"
     query = re.sub(r"(?i)((?:^|&)(?:password|passwd|pass|pwd|secret|token)=)[^&]*", r"\1***", parts.query)
+    if netloc == parts.netloc and query == parts.query:
+        return url  # nothing secret (and urlunsplit would drop sqlite:////'s empty host)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
