@@ -64,6 +64,7 @@ class Queue(_Record):
     stuck: int | None = None
     retrying: int | None = None
     registered: bool = True  # Resque: listed in <ns>:queues (False = a stray queue:* list)
+    capped: bool = False  # Delayed Job: every count is a lower bound (the aggregate hit count_limit)
 
 
 @dataclass(slots=True)
@@ -152,6 +153,8 @@ class Stats(_Record):
     retrying: int | None = None
     stuck: int | None = None
     server: dict[str, Any] = field(default_factory=dict)  # version, memory, clients …
+    ready: int | None = None  # Delayed Job: due, never attempted, unlocked
+    running: int | None = None  # Delayed Job: locked within max_run_time
 
 
 @dataclass(slots=True)
