@@ -21,6 +21,8 @@ Every failure is a `RubyYamlError` (a `ValueError`) with one line of explanation
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -231,6 +233,8 @@ def _plain(text: str) -> Any:
 
 
 def _ruby_collection(loader: RubyYamlLoader, kind: str, cls: str | None, node: Node) -> Any:
+    """Generator constructor. Nested collections come back empty and are filled by PyYAML later
+    (that is how recursion works), so inner dicts/lists are kept by reference, never copied."""
     if isinstance(node, SequenceNode):
         if kind == "array":
             arr = RubyArray(cls or "Array")
@@ -251,7 +255,7 @@ def _ruby_collection(loader: RubyYamlLoader, kind: str, cls: str | None, node: N
         yield ar
         data = loader.construct_mapping(node)
         attrs = data.get("attributes")
-        ar.attributes.update(attrs if isinstance(attrs, dict) else data)
+        ar.attributes = attrs if isinstance(attrs, dict) else data  # same object: filled later if nested
         return
     if kind in ("hash", "hash-with-ivars"):
         h = RubyHash(cls or "Hash")
@@ -259,8 +263,8 @@ def _ruby_collection(loader: RubyYamlLoader, kind: str, cls: str | None, node: N
         data = loader.construct_mapping(node)
         if kind == "hash-with-ivars":
             elements, ivars = data.get("elements"), data.get("ivars")
-            h.items.update(elements if isinstance(elements, dict) else {})
-            h.ivars.update(ivars if isinstance(ivars, dict) else {})
+            h.items = elements if isinstance(elements, dict) else {}  # kept by reference (filled later)
+            h.ivars = ivars if isinstance(ivars, dict) else {}
         else:
             h.items.update(data)
         return
@@ -269,9 +273,9 @@ def _ruby_collection(loader: RubyYamlLoader, kind: str, cls: str | None, node: N
         yield arr
         data = loader.construct_mapping(node)
         internal = data.pop("internal", [])
-        arr.items.extend(internal if isinstance(internal, list) else [internal])
+        arr.items = internal if isinstance(internal, list) else [internal]  # by reference (filled later)
         ivars = data.pop("ivars", {})
-        arr.ivars.update(ivars if isinstance(ivars, dict) else data)
+        arr.ivars = ivars if isinstance(ivars, dict) else data
         return
     if kind == "string":
         s = RubyString(cls or "String")
@@ -325,10 +329,13 @@ def _construct_unknown_multi(loader: RubyYamlLoader, _suffix: str, node: Node) -
 
 def _construct_binary(loader: RubyYamlLoader, node: Node) -> Any:
     """Psych's local `!binary` tag (PyYAML only knows `!!binary`): base64 -> bytes."""
+    text = _scalar_text(loader, node) if isinstance(node, ScalarNode) else ""
     try:
-        return loader.construct_yaml_binary(node)
-    except yaml.YAMLError:
-        return UnknownTag("!binary", loader.construct_scalar(node))
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        if isinstance(node, ScalarNode):
+            return UnknownTag("!binary", text)
+        return _construct_unknown(loader, node)
 
 
 def _construct_syck_plain(tag_name: str) -> Any:
