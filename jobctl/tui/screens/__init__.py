@@ -1,0 +1,1 @@
+"""Screens of `jobctl top`: dashboard, queue jobs, failures of a group, detail, modals."""

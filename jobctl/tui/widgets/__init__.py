@@ -1,0 +1,1 @@
+"""Widgets of `jobctl top`: meters, panel tables, the virtual job list, the filter prompt."""
