@@ -1,0 +1,269 @@
+"""`jobctl alert`: a monitoring-plugin check for cron, Nagios, Icinga or Sensu.
+
+Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. A bad rule file or option is UNKNOWN; an unreachable
+target is CRITICAL unless --unreachable says otherwise. The work lives in `jobctl.alert`; this
+module parses options, resolves targets and prints.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from jobctl.cli.common import STATE, err, examples
+
+if TYPE_CHECKING:
+    from jobctl.alert.rules import RuleSet
+    from jobctl.targets import Config, Target
+
+EXIT_UNKNOWN = 3
+# typer vendors click; its UsageError is BadParameter's base class
+_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+class PluginCommand(TyperCommand):
+    """Usage errors exit 3 (UNKNOWN) with a plugin line, as the monitoring-plugin guidelines ask."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except _USAGE_ERROR as e:
+            e.exit_code = EXIT_UNKNOWN  # type: ignore[attr-defined]
+            from jobctl.alert.report import unknown_line
+
+            print(unknown_line(f"usage: {e.format_message()}"), flush=True)  # type: ignore[attr-defined]
+            raise
+
+
+def _now() -> datetime:
+    """JOBCTL_NOW (ISO 8601, for tests and replays) or the real clock."""
+    from jobctl.timeutil import as_utc, utcnow
+
+    text = os.environ.get("JOBCTL_NOW")
+    if not text:
+        return utcnow()
+    try:
+        return as_utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except ValueError:
+        from jobctl.alert.rules import RuleFileError
+
+        raise RuleFileError(f"JOBCTL_NOW={text!r} is not an ISO 8601 time (e.g. 2026-11-27T20:00:00Z)") from None
+
+
+def _adhoc_channels(email: list[str], webhook: str | None, webhook_format: str, command: str | None,
+                    ruleset_env: dict[str, str], secrets: Any) -> dict[str, Any]:
+    from jobctl.alert.channels import parse_channel
+
+    tables: dict[str, dict[str, Any]] = {}
+    if email:
+        tables["email"] = {"type": "email", "to": list(email)}
+    if webhook:
+        tables["webhook"] = {"type": "webhook", "url": webhook, "format": webhook_format}
+    if command:
+        tables["command"] = {"type": "command", "command": command}
+    return {n: parse_channel(n, t, env=ruleset_env, secrets=secrets, where="option") for n, t in tables.items()}
+
+
+def _build_ruleset(opts: dict[str, Any], cfg: Config) -> RuleSet:
+    from jobctl.alert.channels import ChannelError, parse_channels, smtp_settings
+    from jobctl.alert.rules import RuleFileError, RuleSet, load_rules, quick_rule
+    from jobctl.alert.secrets import Secrets
+
+    env = dict(os.environ)
+    known = set(cfg.targets)
+    if opts["rules"] is not None:
+        quick = [k for k in ("metric", "queue", "klass", "exception", "error", "window", "warning", "critical",
+                             "notify", "email", "webhook", "notify_command", "renotify", "severity",
+                             "max_run_time") if opts[k] not in (None, [], ())]
+        if quick:
+            raise RuleFileError(f"--rules cannot be combined with quick-form options "
+                                f"({', '.join('--' + k.replace('klass', 'class').replace('_', '-') for k in quick)})")
+        return load_rules(Path(opts["rules"]), config_raw=cfg.raw, env=env, known_targets=known)
+    secrets = Secrets()
+    alert_conf = cfg.raw.get("alert") or {}
+    try:
+        channels = parse_channels(alert_conf.get("channels") or {}, env=env, secrets=secrets,
+                                  where="config alert.channels")
+        adhoc = _adhoc_channels(opts["email"], opts["webhook"], opts["webhook_format"], opts["notify_command"],
+                                env, secrets)
+        channels.update(adhoc)
+        smtp = smtp_settings([("config alert.smtp", alert_conf.get("smtp"))], env=env, secrets=secrets)
+    except ChannelError as e:
+        raise RuleFileError(str(e)) from None
+    fields = {"metric": opts["metric"], "queue": opts["queue"], "class": opts["klass"],
+              "exception": opts["exception"], "error": opts["error"], "window": opts["window"],
+              "warning": opts["warning"], "critical": opts["critical"], "renotify": opts["renotify"],
+              "severity": opts["severity"], "samples": opts["samples"],
+              "include_retried": opts["include_retried"] or None, "max_run_time": opts["max_run_time"],
+              "notify": [*(opts["notify"] or []), *adhoc]}
+    rule = quick_rule(fields, channels=channels)
+    return RuleSet(rules=[rule], channels=channels, smtp=smtp, secrets=secrets, source="command line")
+
+
+def _targets(ruleset: RuleSet, cfg: Config) -> list[Target]:
+    from dataclasses import replace
+
+    from jobctl.alert.rules import RuleFileError
+    from jobctl.errors import JobctlError
+    from jobctl.targets import resolve_target
+
+    cache: dict[tuple[str | None, str | None], Target] = {}
+    out = []
+    for rule in ruleset.rules:
+        key = (rule.target, rule.url)
+        if key not in cache:
+            try:
+                if rule.target is None and rule.url is None:
+                    t = resolve_target(url=STATE.url, target=STATE.target, namespace=STATE.namespace,
+                                       table=STATE.table, read_only=True, config=cfg)
+                else:
+                    t = resolve_target(url=rule.url, target=rule.target if rule.url is None else None, config=cfg,
+                                       read_only=True)
+            except JobctlError as e:
+                raise RuleFileError(f"rule {rule.name!r}: {e}") from None
+            cache[key] = replace(t, read_only=True)  # alerting never writes
+        out.append(cache[key])
+    return out
+
+
+def alert(
+    rules: Annotated[str | None, typer.Option("--rules", "-r", help="TOML rules file with many named rules (see README).")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", "-m", help="failed (default), size, latency, failure-rate, stuck, stale-workers, record-not-found.")] = None,
+    queue: Annotated[list[str] | None, typer.Option("--queue", "-q", help="Queue to check (repeatable; default: all).")] = None,
+    klass: Annotated[list[str] | None, typer.Option("--class", help="Only failures of this job class; globs allowed (repeatable).")] = None,
+    exception: Annotated[list[str] | None, typer.Option("--exception", "-e", help="Only failures with this exception class (repeatable).")] = None,
+    error: Annotated[str | None, typer.Option("--error", help="Only failures whose error message matches this regex.")] = None,
+    window: Annotated[str | None, typer.Option("--window", help="Count failures whose failed_at is inside this window, e.g. 15m.")] = None,
+    warning: Annotated[str | None, typer.Option("--warning", "-w", help="Warning range: 10, 10:, ~:10, 10:20, @10:20 (latency: 5m, 1h).")] = None,
+    critical: Annotated[str | None, typer.Option("--critical", "-c", help="Critical range (same syntax). Defaults per metric: see README.")] = None,
+    notify: Annotated[list[str] | None, typer.Option("--notify", help="Channel name from config [alert.channels.NAME] (repeatable).")] = None,
+    email: Annotated[list[str] | None, typer.Option("--email", help="Send e-mail to this address on transitions (SMTP from config/env).")] = None,
+    webhook: Annotated[str | None, typer.Option("--webhook", help="POST to this webhook URL on transitions (Slack format by default).")] = None,
+    webhook_format: Annotated[str, typer.Option("--webhook-format", help="slack or json.")] = "slack",
+    notify_command: Annotated[str | None, typer.Option("--notify-command", help="Run this program (no shell) with the alert JSON on stdin.")] = None,
+    renotify: Annotated[str | None, typer.Option("--renotify", help="Re-notify while still firing every DURATION (e.g. 1h).")] = None,
+    severity: Annotated[str | None, typer.Option("--severity", help="Highest state this check raises: critical (default) or warning.")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", min=0, max=50, help="Newest matching failures to show (default 5).")] = None,
+    include_retried: Annotated[bool, typer.Option("--include-retried", help="Also count failures already retried (Resque retried_at).")] = False,
+    max_run_time: Annotated[str | None, typer.Option("--max-run-time", help="stuck: a job running longer than this is stuck (default 4h).")] = None,
+    unreachable: Annotated[str, typer.Option("--unreachable", help="State for an unreachable or hung target: critical, unknown, warning.")] = "critical",
+    state_file: Annotated[Path | None, typer.Option("--state", help="State file (default $XDG_STATE_HOME/jobctl/alert-state.json).")] = None,
+    no_state: Annotated[bool, typer.Option("--no-state", help="Keep no state: notify on every non-OK run.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Evaluate and show what would be sent; send nothing, write no state.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing when everything is OK (cron mails any output).")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", "-t", min=0.5, help="Seconds for the whole run; a hung server never hangs cron.")] = 10.0,
+    fmt: Annotated[str, typer.Option("--format", "-o", help="nagios (plugin text) or json.")] = "nagios",
+    prom_file: Annotated[Path | None, typer.Option("--prom-file", help="Also write rule states as a node_exporter textfile (atomic).")] = None,
+    cap: Annotated[int, typer.Option("--cap", min=1, help="Stop counting failures at this many (reported as >=N).")] = 100_000,
+) -> None:
+    """Check failed jobs (or queue size, latency, stuck jobs, stale workers) and exit like a monitoring plugin."""
+    from jobctl.alert.report import unknown_line
+    from jobctl.alert.rules import RuleFileError
+    from jobctl.errors import JobctlError
+
+    opts = dict(locals())
+    try:
+        if fmt not in ("nagios", "json"):
+            raise RuleFileError(f"--format must be nagios or json (got {fmt!r})")
+        if webhook_format not in ("slack", "json"):
+            raise RuleFileError(f"--webhook-format must be slack or json (got {webhook_format!r})")
+        if unreachable not in ("critical", "unknown", "warning"):
+            raise RuleFileError(f"--unreachable must be critical, unknown or warning (got {unreachable!r})")
+        if severity is not None and severity not in ("critical", "warning"):
+            raise RuleFileError(f"--severity must be critical or warning (got {severity!r})")
+        _run(opts)
+    except JobctlError as e:
+        if STATE.debug:
+            import traceback
+
+            traceback.print_exc()
+        _emit_unknown(unknown_line(str(e)), fmt, str(e))
+        raise typer.Exit(EXIT_UNKNOWN) from None
+
+
+def _emit_unknown(line: str, fmt: str, message: str) -> None:
+    if fmt == "json":
+        from jobctl.render.output import json_dumps
+
+        print(json_dumps({"state": "UNKNOWN", "exit_code": EXIT_UNKNOWN, "first_line": line, "error": message},
+                         pretty=True))
+    else:
+        print(line)
+    sys.stdout.flush()
+
+
+def _run(opts: dict[str, Any]) -> None:
+    from jobctl.alert.report import json_document, plugin_text
+    from jobctl.alert.runner import RunOptions, run
+    from jobctl.alert.state import default_state_path
+    from jobctl.alert.thresholds import State
+    from jobctl.targets import load_config, print_config_warnings
+
+    now = _now()
+    cfg = load_config()
+    print_config_warnings(cfg)
+    ruleset = _build_ruleset(opts, cfg)
+    targets = _targets(ruleset, cfg)
+    unreachable_override = State.parse(opts["unreachable"]) if opts["unreachable"] != "critical" else None
+    state_path = None if opts["no_state"] else (opts["state_file"] or default_state_path())
+    ropts = RunOptions(now=now, timeout=opts["timeout"], dry_run=opts["dry_run"], state_path=state_path,
+                       unreachable=unreachable_override, cap=opts["cap"])
+    report = run(ruleset, targets, ropts)
+    for w in report.warnings:
+        err(f"warning: {ruleset.secrets.mask(w)}")
+    for o in report.notifier_errors:
+        err(f"notifier {o.channel} ({o.channel_type}) failed for rule {o.rule}: {o.error}")
+    if opts["prom_file"] is not None and not opts["dry_run"]:
+        _write_alert_prom(opts["prom_file"], report, now)
+    state = report.state
+    if not (opts["quiet"] and state == State.OK):
+        if opts["fmt"] == "json":
+            from jobctl.render.output import json_dumps
+
+            sys.stdout.write(json_dumps(json_document(report), pretty=True) + "\n")
+        else:
+            sys.stdout.write(plugin_text(report))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if report.abandoned:
+        os._exit(int(state))  # a thread is still blocked on a hung server: do not wait for it
+    raise typer.Exit(int(state))
+
+
+def _write_alert_prom(path: Path, report: Any, now: datetime) -> None:
+    from jobctl.alert.promfile import render, write_atomic
+    from jobctl.alert.promstats import alert_families, run_families
+
+    fams = alert_families(report.results) + run_families(
+        "alert", success=report.reached_all, finished_at=now, duration_s=report.duration_s)
+    try:
+        write_atomic(path, render(fams))
+    except OSError as e:
+        err(f"warning: cannot write --prom-file {path}: {e.strerror or e}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "alert",
+        cls=PluginCommand,
+        help=(
+            "Monitoring-plugin check for cron/Nagios/Icinga/Sensu: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. "
+            "Quick form: --queue/--metric/-w/-c; many rules: --rules FILE. Notifies (e-mail, webhook, command) "
+            "only on transitions, using a state file. Never writes to the queue store. "
+            "Default thresholds when none given: failed crit >0; size warn >1000 crit >10000; latency warn >5m "
+            "crit >1h; failure-rate (per minute over 15m) warn >1 crit >5; stuck crit >0; stale-workers warn >0; "
+            "record-not-found warn >0. JOBCTL_NOW=ISO-time fixes the clock (tests, replays)."
+        ),
+        epilog=examples(
+            "jobctl -t prod alert --queue toxic --window 15m -w 1 -c 5",
+            "jobctl -t prod alert --metric latency --queue low -w 5m -c 1h",
+            "jobctl alert --rules /etc/jobctl/alerts.toml --quiet --timeout 20",
+            "jobctl -t prod alert --queue toxic -c 0 --email oncall@example.com --renotify 1h",
+        ),
+    )(alert)
