@@ -92,10 +92,15 @@ class ResqueBackend:
 
     def failures(self, filter: FailureFilter | None = None, *, newest_first: bool = True,
                  scan_limit: int | None = None, stats: failures_mod.ScanStats | None = None) -> Iterator[Failure]:
-        with redis_errors(self.target):
-            for e in failures_mod.iter_entries(self, filter, newest_first=newest_first, scan_limit=scan_limit,
-                                               stats=stats):
-                yield e.failure
+        st = stats if stats is not None else failures_mod.ScanStats()
+        self.last_scan = None
+        try:
+            with redis_errors(self.target):
+                for e in failures_mod.iter_entries(self, filter, newest_first=newest_first, scan_limit=scan_limit,
+                                                   stats=st):
+                    yield e.failure
+        finally:
+            self.last_scan = jobs_mod.ScanNote(scanned=st.scanned, capped=st.capped, what="failures")
 
     def count_failures(self, filter: FailureFilter | None = None, *, cap: int | None = None,
                        scan_limit: int | None = None) -> tuple[int, bool]:
