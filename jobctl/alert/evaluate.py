@@ -99,7 +99,7 @@ def _plural(n: float, word: str) -> str:
 
 
 def _count_text(m: Measurement) -> str:
-    n = format_number(m.value or 0)
+    n = format_number(m.count if m.count is not None else (m.value or 0))
     return f">={n}" if m.capped else n
 
 
@@ -123,7 +123,7 @@ def _body(rule: Rule, m: Measurement) -> str:
         return f"{_count_text(m)} waiting{_in_scope(rule)}"
     if metric == "latency":
         if m.value is None:
-            return f"latency unknown{_in_scope(rule)}"
+            return f"latency unknown{_in_scope(rule)}"  # m.note says why
         return f"oldest job{_in_scope(rule)} waiting {format_age(m.value)}"
     if metric == "stuck":
         return f"{_plural(m.value or 0, 'stuck job')}{_in_scope(rule)}"

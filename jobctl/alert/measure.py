@@ -134,7 +134,7 @@ def _queue_metric(rule: Rule, queues: list[Queue]) -> Measurement:
         details.append("latency unknown for " + ", ".join(visible(q.name) for q in unknown)
                        + " (jobs carry no enqueue time, e.g. plain Resque payloads; never guessed)")
     if busy and not known:
-        return Measurement(value=None, details=details, note="latency unknown: the waiting jobs carry no enqueue time")
+        return Measurement(value=None, details=details, note="the waiting jobs carry no enqueue time")
     worst = max((q.latency_s or 0.0 for q in known), default=0.0)
     details += [f"{visible(q.name)}: oldest waiting {format_age(q.latency_s)}" for q in known if len(known) > 1]
     return Measurement(value=float(worst), details=details)

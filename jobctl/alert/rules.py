@@ -33,10 +33,10 @@ from typing import Any
 from jobctl.alert.channels import Channel, ChannelError, SmtpSettings, parse_channels, smtp_settings
 from jobctl.alert.metrics import METRIC_NAMES, METRICS, MetricSpec, perf_label
 from jobctl.alert.secrets import Secrets
-from jobctl.alert.thresholds import Range, State, Thresholds, parse_range
+from jobctl.alert.thresholds import Range, State, Thresholds, format_duration, parse_range
 from jobctl.errors import ConfigError
 from jobctl.model import FailureFilter
-from jobctl.timeutil import format_age, parse_duration
+from jobctl.timeutil import parse_duration
 
 RULE_KEYS = {
     "metric", "target", "url", "queue", "class", "exception", "error", "window", "warning", "critical",
@@ -100,7 +100,7 @@ class Rule:
 
     def window_text(self) -> str:
         w = self.effective_window()
-        return format_age(w.total_seconds()) if w else ""
+        return format_duration(w.total_seconds()) if w else ""
 
     def failure_filter(self, now: datetime, *, limit: int | None = None) -> FailureFilter:
         """The same FailureFilter `jobctl failed` builds, plus the window as `since`."""

@@ -74,6 +74,21 @@ def format_number(x: float) -> str:
     return repr(float(x))
 
 
+def format_duration(seconds: float) -> str:
+    """Compact exact duration for configured values: 90s -> 1m30s, 900 -> 15m, 3600 -> 1h, 0.5 -> 0.5s."""
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
+    if seconds != int(seconds) or seconds < 60:
+        return f"{format_number(seconds)}s"
+    rest = int(seconds)
+    out = ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out += f"{rest // size}{unit}"
+            rest %= size
+    return out
+
+
 def _bound(text: str, *, durations: bool, whole: str) -> float:
     m = _BOUND.fullmatch(text.strip())
     if m is None or (m.group(2) and not durations):
@@ -113,11 +128,7 @@ class Range:
         """Human text for messages: '>5', '<10', 'outside 10..20', 'inside 10..20'."""
 
         def n(x: float) -> str:
-            if as_age:
-                from jobctl.timeutil import format_age
-
-                return format_age(x)
-            return format_number(x) + unit
+            return format_duration(x) if as_age else format_number(x) + unit
 
         lo_open = self.start == -math.inf
         hi_open = self.end == math.inf
