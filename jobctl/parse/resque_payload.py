@@ -6,8 +6,8 @@ record with ``parse_error`` set (a Job also gets ``state="bad"``) and a raw prev
 entry never stops a scan.
 
 Decoding uses orjson; integers beyond 64 bits (which Ruby writes freely, e.g.
-``18446744073709551617``) make orjson refuse the document, so we fall back to the stdlib ``json``
-module, which keeps arbitrary-precision ints.
+``18446744073709551617``) would come back from orjson as lossy floats, so entries containing a run
+of 19+ digits are decoded with the stdlib ``json`` module, which keeps arbitrary-precision ints.
 
 ActiveJob payloads (``class`` = ``ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper``, ``args`` =
 ``[job.serialize]``) are unwrapped: ``job_class`` becomes the real class, ``name`` gets
@@ -21,6 +21,7 @@ named ``"UserMailer#welcome (via ActiveJob)"``; their ``job_class`` stays the Ac
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -42,6 +43,9 @@ _FAILURE_KEYS = frozenset({"failed_at", "payload", "exception", "error", "backtr
                            "retried_at"})
 _AJ_KNOWN = frozenset({"job_class", "job_id", "arguments", "executions", "enqueued_at", "priority"})
 PREVIEW_BYTES = 200
+# orjson turns integers beyond 64 bits into floats (silently losing digits); Ruby writes them freely.
+# Entries with a run of 19+ digits go to the stdlib json module, which keeps them exact.
+_LONG_DIGITS = re.compile(rb"\d{19}")
 BAD_CLASS = "?"
 
 
@@ -62,10 +66,12 @@ def decode_json(raw: bytes) -> tuple[Any, str | None]:
     """
     if not raw:
         raise _Bad("empty entry (a tombstone left by an interrupted Resque remove)")
-    try:
-        return orjson.loads(raw), None
-    except orjson.JSONDecodeError as e:
-        msg = str(e)
+    msg = ""
+    if _LONG_DIGITS.search(raw) is None:
+        try:
+            return orjson.loads(raw), None
+        except orjson.JSONDecodeError as e:
+            msg = str(e)
     try:
         text = raw.decode("utf-8")
         problem = None
@@ -74,8 +80,8 @@ def decode_json(raw: bytes) -> tuple[Any, str | None]:
         problem = f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}; shown as U+FFFD)"
     try:
         return json.loads(text), problem
-    except (ValueError, RecursionError):
-        raise _Bad(f"invalid JSON: {msg}") from None
+    except (ValueError, RecursionError) as e:
+        raise _Bad(f"invalid JSON: {msg or e}") from None
 
 
 def _gid_short(gid: str) -> str:
