@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,11 +98,11 @@ def create_engine_for(target: Target) -> Engine:
         args["timeout"] = connect_timeout or DEFAULT_CONNECT_TIMEOUT
     engine = create_engine(url, connect_args=args, pool_size=2, max_overflow=2, pool_pre_ping=False) \
         if backend != "sqlite" else create_engine(url, connect_args=args)
-    _install_trace(engine, event)
+    _install_trace(engine, event, target.table)
     return engine
 
 
-def _install_trace(engine: Engine, event: Any) -> None:
+def _install_trace(engine: Engine, event: Any, table: str) -> None:
     """--trace: statement + parameters + duration to stderr (cheap no-op when tracing is off)."""
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -115,10 +116,21 @@ def _install_trace(engine: Engine, event: Any) -> None:
             return
         stack = conn.info.get("_jobctl_t0") or [time.perf_counter()]
         t0 = stack.pop()
-        text = " ".join(statement.split())
+        text = _compact(statement, table)
         if parameters:
             text += f"  -- params {_short_params(parameters)}"
         TRACER.emit("sql", text, time.perf_counter() - t0)
+
+
+_SELF_LABEL = re.compile(r"\b([A-Za-z_]\w*) AS \1\b")
+
+
+def _compact(statement: str, table: str) -> str:
+    """One line, without `table.` qualifiers and `x AS x` labels, so the trace's width shows the WHERE."""
+    text = " ".join(statement.split())
+    for part in table.split("."):
+        text = re.sub(r'(?<![\w.])["`]?' + re.escape(part) + r'["`]?\.(?=["`A-Za-z_])', "", text)
+    return _SELF_LABEL.sub(r"\1", text)
 
 
 def _short_params(parameters: Any) -> str:
