@@ -152,6 +152,8 @@ def _scan_list(backend: ResqueBackend, key: str, length: int, flt: FailureFilter
         if prefilter is not None and not prefilter(raw):
             continue
         f = parse_failure(raw, key=key, index=index, id=fid)
+        if stop_before is not None and f.failed_at is not None and f.failed_at < stop_before:
+            return
         if flt.matches(f):
             stats.matched += 1
             yield Entry(key, index, raw, f)
