@@ -1,0 +1,244 @@
+r"""Exact, fast parsing of Redis MONITOR lines (live replies or a saved `redis-cli monitor` log).
+
+Grammar (Redis >= 2.6, `replicationFeedMonitors()`; see ../shared/docs/monitor-format.md):
+
+    SEC.USEC6 " [" DB " " ADDR "] " ARG (" " ARG)*        ARG = '"' sdscatrepr(bytes) '"'
+
+* ADDR is `ip:port`, `[ipv6]:port`, `unix:/path`, `lua`, `?:0` or empty (`[0 ]`, 7.2+); it ends at
+  the first `] "` (an IPv6 `]:` never matches, and every command has at least one argument).
+* sdscatrepr writes `\\ \" \n \r \t \a \b` and `\xHH` for every other byte outside 0x20-0x7e, so an
+  argument never contains a raw quote or newline: one line is one command, and `" "` can only be a
+  separator when the character before it is not an escaping backslash.
+* Redis <= 2.4 wrote `SEC.USEC (db N) "cmd" ...` (no client, `(db N) ` only when N != 0): accepted.
+
+Unlike redis-py's `Monitor` (which joins arguments with spaces and undoes only `\"`), arguments
+come back as the exact bytes the client sent: binary-safe, boundaries kept.
+
+Speed (bench/monitor_parse.py): the header is cut with `bytes.find`, a body without backslashes is
+split on `" "` directly (no escape can hide a quote there), and only bodies with escapes take the
+repair path (glue pieces whose quote was escaped, then `codecs.escape_decode`, after one regex has
+checked that only escapes Redis writes are present). Malformed lines return None: the caller counts
+them; nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import IO, NamedTuple
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# A body (the text between the first and the last quote of the argument list) whose only
+# backslashes are escapes Redis writes and whose only quotes are escaped or part of `" "`.
+_VALID_ESCAPED_BODY = re.compile(rb'(?:[^\\"]++|\\[\\"nrtab]|\\x[0-9a-fA-F]{2}|" ")*+')
+# One quoted string's body: the same, with no bare quote at all.
+_VALID_ESCAPED_STRING = re.compile(rb'(?:[^\\"]++|\\[\\"nrtab]|\\x[0-9a-fA-F]{2})*+')
+_escape_decode = codecs.escape_decode
+_new_line = tuple.__new__
+
+
+class MonitorLine(NamedTuple):
+    """One command seen by MONITOR. `args[0]` is the command name as the client typed it."""
+
+    ts_us: int  # wall-clock time in integer microseconds since the epoch (no float rounding)
+    db: int
+    client: str  # as Redis printed it: "10.0.0.5:4242", "[::1]:51234", "unix:/path", "lua", "" …
+    args: list[bytes]
+
+    @property
+    def command(self) -> str:
+        """Upper-cased command name (clients send any case: `rpush`, `RPUSH`)."""
+        return self.args[0].decode("latin-1").upper()
+
+    @property
+    def time(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self.ts_us)
+
+    @property
+    def client_kind(self) -> str:
+        """tcp | unix | lua | unknown (a client without a socket, e.g. a module's)."""
+        return client_kind(self.client)
+
+
+def client_kind(client: str) -> str:
+    if client == "lua":
+        return "lua"
+    if client.startswith("unix:"):
+        return "unix"
+    if not client or client.startswith("?"):
+        return "unknown"
+    return "tcp"
+
+
+def split_client(client: str) -> tuple[str, str]:
+    """(host, port): `[::1]:5` -> ("::1", "5"); `unix:/p` -> ("unix", "/p"); `lua` -> ("lua", "")."""
+    kind = client_kind(client)
+    if kind == "lua":
+        return "lua", ""
+    if kind == "unix":
+        return "unix", client[5:]
+    host, sep, port = client.rpartition(":")
+    if not sep:
+        return client, ""
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, port
+
+
+# Client strings repeat on every line of a connection: decode each distinct one once.
+_CLIENTS: dict[bytes, str] = {}
+_CLIENTS_MAX = 20_000
+
+
+def _client_str(raw: bytes) -> str:
+    s = _CLIENTS.get(raw)
+    if s is None:
+        if len(_CLIENTS) >= _CLIENTS_MAX:
+            _CLIENTS.clear()
+        s = _CLIENTS[raw] = raw.decode("utf-8", "backslashreplace")
+    return s
+
+
+def parse_line(line: bytes) -> MonitorLine | None:
+    """Parse one line (no trailing newline). Returns None when it is not a MONITOR line."""
+    try:
+        end = line.find(b'] "')
+        if end < 0 or line[-1] != 34:  # 34 == ord('"')
+            return _parse_legacy(line)
+        sp = line.find(32)  # 32 == ord(' '): end of the timestamp
+        if line[sp + 1] != 91 or line[sp - 7] != 46:  # 91 == ord('['), 46 == ord('.')
+            return _parse_legacy(line)
+        sp2 = line.find(32, sp + 2, end + 1)
+        ts = line[:sp].replace(b".", b"", 1)
+        db = line[sp + 2:sp2]
+        if sp2 < 0 or not ts.isdigit() or not db.isdigit():
+            return None
+        args = _split_args(line[end + 3:-1])
+        if args is None:
+            return None
+        cb = line[sp2 + 1:end]
+        client = _CLIENTS.get(cb)
+        if client is None:
+            client = _client_str(cb)
+        return _new_line(MonitorLine, (int(ts), int(db), client, args))
+    except (ValueError, IndexError):
+        return None
+
+
+def _split_args(body: bytes) -> list[bytes] | None:
+    """The argument list between the outer quotes -> exact argument bytes (None if malformed)."""
+    args = body.split(b'" "')
+    if 92 not in body:  # no backslash: no escaped quote can hide inside an argument
+        if body.count(b'"') != 2 * (len(args) - 1):
+            return None  # a stray quote: not sdscatrepr output
+        return args
+    out: list[bytes] = []
+    append = out.append
+    carry = None
+    for piece in args:
+        if carry is not None:
+            piece = carry + b'" "' + piece
+            carry = None
+        if 92 in piece:
+            if piece[-1] == 92 and (len(piece) - len(piece.rstrip(b"\\"))) & 1:
+                carry = piece  # this `" "` began with an escaped quote: the argument goes on
+                continue
+            piece = _escape_decode(piece)[0]
+        append(piece)
+    if carry is not None:
+        return None
+    return out
+
+
+def _parse_legacy(line: bytes) -> MonitorLine | None:
+    """Redis <= 2.4: `SEC.USEC "cmd" …` or `SEC.USEC (db N) "cmd" …` (no client address)."""
+    sp = line.find(b" ")
+    ts = line[:sp]
+    if sp < 0 or ts[-7:-6] != b"." or not ts.replace(b".", b"", 1).isdigit() or line[-1] != 34:
+        return None
+    rest = line[sp + 1:]
+    db = 0
+    if rest.startswith(b"(db "):
+        close = rest.find(b") ")
+        if close < 0 or not rest[4:close].isdigit():
+            return None
+        db = int(rest[4:close])
+        rest = rest[close + 2:]
+    if rest[:1] != b'"':
+        return None
+    args = _split_args(rest[1:-1])
+    if args is None:
+        return None
+    return MonitorLine(int(ts.replace(b".", b"", 1)), db, "", args)
+
+
+def unescape_repr(text: bytes) -> bytes | None:
+    """Undo sdscatrepr on one quoted-string body (no surrounding quotes); None if invalid."""
+    if 92 not in text:
+        return None if 34 in text else text
+    if _VALID_ESCAPED_STRING.fullmatch(text) is None:
+        return None
+    try:
+        return _escape_decode(text)[0]
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- captures
+
+
+def normalize_line(line: bytes) -> bytes | None:
+    """A line as a capture may hold it -> a bare MONITOR line; None for the `OK` preamble.
+
+    Accepts what redis-cli writes (`OK`, then bare lines), a raw wire/telnet capture (`+OK`,
+    `+<line>\\r`), and `redis-cli --csv monitor` (each line quoted once more with sdscatrepr).
+    """
+    if line.endswith(b"\n"):
+        line = line[:-1]
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    if line[:1] == b"+":
+        line = line[1:]
+    if line == b"OK" or not line:
+        return None
+    if line[:1] == b'"' and line[-1:] == b'"' and len(line) > 1:
+        inner = unescape_repr(line[1:-1])
+        if inner is not None:
+            return inner
+    return line
+
+
+def iter_capture(stream: IO[bytes]) -> Iterator[bytes]:
+    """Yield normalized MONITOR lines from a binary stream (blank lines and `OK` skipped)."""
+    for raw in stream:
+        line = normalize_line(raw)
+        if line is not None:
+            yield line
+
+
+def open_capture(path: str) -> IO[bytes]:
+    """`-` = stdin; gzip is recognised by its magic bytes (any name), not only by `.gz`."""
+    import gzip
+    import sys
+
+    if path == "-":
+        raw: IO[bytes] = sys.stdin.buffer
+        peek = getattr(raw, "peek", None)
+        if peek is not None and peek(2)[:2] == b"\x1f\x8b":
+            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return raw
+    f = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    magic = f.read(2)
+    f.seek(0)
+    if magic == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+    return f
+
+
+def parse_many(lines: Iterable[bytes]) -> Iterator[tuple[bytes, MonitorLine | None]]:
+    """(line, parsed or None) for each line: the caller counts and shows unparseable ones."""
+    for line in lines:
+        yield line, parse_line(line)
