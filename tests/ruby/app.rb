@@ -58,7 +58,8 @@ module JobctlInterop
     end
   end
 
-  # Delayed::Job#name for every row (what jobctl must reproduce), plus the stored columns.
+  # Delayed::Job#name for every row (what jobctl must reproduce), whether the payload loads, whether
+# Psych re-dumps the loaded payload to exactly the stored text, plus the stored columns.
   def self.rows
     Delayed::Job.order(:id).map do |job|
       name = begin
@@ -66,13 +67,14 @@ module JobctlInterop
       rescue Exception => e # rubocop:disable Lint/RescueException -- report, never crash
         "!error: #{e.class}: #{e.message}"
       end
+      redump = nil
       loads = begin
-        job.payload_object
+        redump = job.payload_object.to_yaml
         true
       rescue Delayed::DeserializationError
         false
       end
-      { "id" => job.id, "name" => name, "loads" => loads, "handler" => job.handler,
+      { "id" => job.id, "name" => name, "loads" => loads, "same_yaml" => redump == job.handler, "handler" => job.handler,
         "last_error" => job.last_error, "queue" => job.queue }
     end
   end
@@ -91,6 +93,14 @@ module Billing
 end
 
 NewsletterJob = Struct.new(:text, :emails) do
+  def perform; end
+end
+
+FlakyWebhookJob = Struct.new(:url, :payload) do
+  def perform; end
+end
+
+LongReportJob = Struct.new(:seconds, :label) do
   def perform; end
 end
 
