@@ -73,6 +73,8 @@ def root(
     namespace: Annotated[str | None, typer.Option("--namespace", help="Resque Redis namespace (default: resque; may contain colons).")] = None,
     table: Annotated[str | None, typer.Option("--table", help="Delayed Job table name (default: delayed_jobs).")] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="Refuse every mutation (also JOBCTL_READ_ONLY=1).")] = False,
+    max_run_time: Annotated[str | None, typer.Option("--max-run-time", envvar="JOBCTL_MAX_RUN_TIME", help="Delayed Job: a lock older than this is stuck (default 4h, as Delayed::Worker.max_run_time).")] = None,
+    db_timezone: Annotated[str | None, typer.Option("--db-timezone", envvar="JOBCTL_DB_TIMEZONE", help="Delayed Job: zone the app stores times in (default UTC; e.g. Europe/Berlin, local).")] = None,
     trace: Annotated[bool, typer.Option("--trace", help="Print every Redis command / SQL statement sent, with its duration, to stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
@@ -82,6 +84,7 @@ def root(
     STATE.namespace = namespace
     STATE.table = table
     STATE.read_only = read_only
+    STATE.dj_options = {k: v for k, v in (("max_run_time", max_run_time), ("db_timezone", db_timezone)) if v}
     STATE.trace = trace
     STATE.debug = debug
     if trace:

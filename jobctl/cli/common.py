@@ -31,6 +31,7 @@ class GlobalOptions:
     read_only: bool = False
     trace: bool = False
     debug: bool = False
+    dj_options: dict[str, Any] = field(default_factory=dict)  # --max-run-time / --db-timezone -> Target.options
     _backend: Any = field(default=None, repr=False)
 
 
@@ -44,8 +45,10 @@ def resolve() -> Target:
     if STATE.url is None:
         cfg = load_config()
         print_config_warnings(cfg)
-    return resolve_target(url=STATE.url, target=STATE.target, namespace=STATE.namespace,
-                          table=STATE.table, read_only=STATE.read_only or None, config=cfg)
+    tgt = resolve_target(url=STATE.url, target=STATE.target, namespace=STATE.namespace,
+                         table=STATE.table, read_only=STATE.read_only or None, config=cfg)
+    tgt.options.update(STATE.dj_options)  # command-line values beat the config file's
+    return tgt
 
 
 def backend() -> Backend:
