@@ -199,6 +199,8 @@ class MutationResult(_Record):
     by_class: dict[str, int] = field(default_factory=dict)
     skipped_entries: list[dict[str, Any]] = field(default_factory=list)  # {"id","reason"}
     sample: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. "stopped early: rerun to finish"
+    complete: bool = True  # False when the run stopped before examining everything (rerun to finish)
 
 
 # --------------------------------------------------------------------------- filters

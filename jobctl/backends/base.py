@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
-from jobctl.errors import ReadOnlyError
+from jobctl.errors import JobctlError, ReadOnlyError
 from jobctl.model import Event, Failure, FailureFilter, Job, JobFilter, MutationResult, PingResult, Queue, Stats, Worker
 from jobctl.targets import Target
 
@@ -59,9 +60,19 @@ class Backend(Protocol):
                 progress: Progress | None = None) -> MutationResult: ...
     def discard(self, filter: FailureFilter, *, dry_run: bool = False,
                 progress: Progress | None = None) -> MutationResult: ...
+    def unlock(self, *, older_than: timedelta | None = None, dry_run: bool = False,
+               progress: Progress | None = None) -> MutationResult:
+        """Clear stale locks of non-failed jobs (Delayed Job); Resque raises errors.Unsupported."""
+        ...
 
     # ---- tail
     def follow(self, *, interval: float = 1.0, stop: Callable[[], bool] | None = None) -> Iterator[Event]: ...
+
+
+class MutationInterrupted(JobctlError):
+    """Ctrl-C during a requeue/discard/unlock: the message says what was done; exit 130."""
+
+    exit_code = 130
 
 
 def require_writable(target: Target, action: str) -> None:
