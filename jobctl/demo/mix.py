@@ -139,6 +139,6 @@ def _no_queue(c: RowFactory) -> None:
 def build_rows(now: datetime) -> list[DemoRow]:
     """All demo rows, ordered by creation time (so ids grow with created_at, as in a real table)."""
     c = RowFactory(now, random.Random(SEED), build_users(now))
-    for part in (_low, _default, _mailers, _toxic, _reports, _no_queue):
+    for part in (_reports, _low, _default, _mailers, _toxic, _no_queue):
         part(c)
     return sorted(c.rows, key=lambda r: r.created_at)

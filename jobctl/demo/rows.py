@@ -20,6 +20,7 @@ from jobctl.demo import handlers as h
 
 SEED = 20261127
 MAX_ATTEMPTS = 25  # Delayed::Worker.max_attempts default
+DEAD_WORKER = "delayed_job.2 host:app-worker-3 pid:1377"  # SIGKILLed: its job keeps a stale lock
 WORKERS = ("delayed_job.0 host:app-worker-1 pid:21807", "delayed_job.1 host:app-worker-1 pid:21811",
            "delayed_job.0 host:app-worker-2 pid:3188")
 DELETED_USER_IDS = (13, 14)  # referenced by handlers, absent from `users` (their jobs cannot load)
@@ -74,6 +75,12 @@ class RowFactory:
     rng: random.Random
     users: list[h.DemoUser]
     rows: list[DemoRow] = field(default_factory=list)
+    busy: set[str] = field(default_factory=set)  # workers holding a fresh lock
+
+    def _free_worker(self) -> str:
+        name = self.rng.choice([w for w in WORKERS if w not in self.busy])
+        self.busy.add(name)
+        return name
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -92,13 +99,15 @@ class RowFactory:
         rng, now = self.rng, self.now
         created = self.ago(180)
         row = DemoRow("", queue, created, created, created, priority)
+        if state == "running" and len(self.busy) >= len(WORKERS):  # a DJ worker runs one job at a time
+            state = "ready"
         if state == "scheduled":
             row.run_at = now + timedelta(minutes=rng.uniform(5, 60 * 24 * 3), microseconds=rng.randint(1, 999999))
         elif state in ("running", "stuck"):
             row.locked_at = now - (timedelta(seconds=rng.uniform(5, 90)) if state == "running"
                                    else timedelta(hours=rng.uniform(5, 9)))
             row.created_at = row.run_at = row.locked_at - timedelta(seconds=rng.uniform(1, 60))
-            row.locked_by = rng.choice(WORKERS)
+            row.locked_by = self._free_worker() if state == "running" else DEAD_WORKER
             row.updated_at = row.locked_at
         elif state == "retrying":
             row.attempts = rng.randint(1, 6)
