@@ -259,15 +259,15 @@ def _prepare(e: Entry, mode: str, to_queue: str | None, stamp: str) -> str | Non
     """Fill what the script needs; a reason string when this entry cannot be acted on."""
     if mode == "discard":
         return None
-    e.target = to_queue or e.queue
-    if not e.target:
-        return "no queue in the failure record (use --to-queue)"
     try:
         e.span = payload_span(e.raw)
         if mode == "keep":
             e.new_raw = with_retried_at(e.raw, stamp)
     except SpanError as err:
         return f"unreadable failure record: {err}"
+    e.target = to_queue or e.queue
+    if not e.target:
+        return "no queue in the failure record (use --to-queue)"
     if e.sample is not None:
         e.sample["target"] = e.target
     return None
