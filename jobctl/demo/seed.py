@@ -82,9 +82,9 @@ def write_database(path: Path, rows: list[DemoRow], now: datetime) -> None:
     conn = sqlite3.connect(tmp)
     try:
         with conn:
-            conn.execute(DELAYED_JOBS_DDL)
-            conn.execute(DELAYED_JOBS_INDEX)
+            conn.execute(DELAYED_JOBS_DDL)  # same order as the shared fixture's sqlite_master
             conn.execute(USERS_DDL)
+            conn.execute(DELAYED_JOBS_INDEX)
             conn.executemany(
                 'INSERT INTO "users" ("id", "name", "email", "locale", "created_at", "updated_at") '
                 "VALUES (?, ?, ?, ?, ?, ?)",
