@@ -66,7 +66,7 @@ def group_with_ids(failures: Iterable[Failure]) -> tuple[list[FailureGroup], int
     for f in failures:
         scanned += 1
         row = FailureRow.of(f)
-        key = (row.job_class, f.exception or "(none)")
+        key = (row.job_class, f.exception or "(unknown)")
         g = groups.get(key)
         if g is None:
             g = groups[key] = FailureGroup(job_class=key[0], exception=key[1])

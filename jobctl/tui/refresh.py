@@ -4,7 +4,10 @@ The app runs `Poller.tick()` in a thread worker (backends are synchronous) and a
 only after this one returned, so polls never overlap. Every backend call goes through
 `Poller.lock`, which the drill-down views share, so one connection is never used by two threads.
 
-Per tick: `queues()` (Resque pipelines every LLEN in one round trip), `workers()`, `stats()`.
+Per tick: `queues()` (Resque pipelines every LLEN in one round trip), `workers()`,
+`count_failures()` (Resque: LLEN; Delayed Job: one COUNT) and the lifetime counters
+(`counters.read_counters`, one pipelined GET on Resque). `stats()` is not called: it would repeat
+the queue and worker reads. `ping()` runs once at start and after every failed tick (server version).
 Failures are re-scanned (newest first, at most `failure_scan_limit`) only when the stored failure
 count changed, after a mutation, or every `failure_rescan_every` ticks: that is the expensive read,
 and re-reading an unchanged list every two seconds buys nothing.
@@ -30,6 +33,7 @@ from jobctl.errors import TargetUnreachable
 from jobctl.model import Queue, Stats, Worker
 from jobctl.safe import mask_secrets_in, visible
 from jobctl.timeutil import utcnow
+from jobctl.tui.counters import read_counters
 from jobctl.tui.failgroups import FailureGroup, failures_per_queue, group_with_ids
 from jobctl.tui.sampling import History, RateTracker, split_net_rate
 
@@ -148,12 +152,16 @@ class Poller:
     def _read(self, t0: float) -> Snapshot:
         b = self.backend
         if self._need_ping:
-            self._server_version = self._ping_version()
+            self._server_version = self.backend.ping().server_version
         queues = b.queues()
         workers = b.workers()
-        stats = b.stats()
+        counters = read_counters(b)
+        failures_total, total_capped = b.count_failures(None, cap=self.config.failure_count_cap)
         at = self.monotonic()
-        failures_total, total_capped = self._failure_total(stats)
+        stats = Stats(backend=b.kind, pending=sum(q.size for q in queues), queues=len(queues),
+                      workers=len(workers), working=sum(1 for w in workers if w.state == "working"),
+                      processed=counters.processed, failed_counter=counters.failed,
+                      failed_stored=failures_total, failed_stored_capped=total_capped)
         self._maybe_rescan(failures_total)
         self._need_ping = False
 
@@ -172,16 +180,16 @@ class Poller:
                 failed, capped = per_queue_failed.get(q.name, 0), self._scan_capped
             rows.append(QueueRow(queue=q, enqueue_rate=enq, dequeue_rate=deq, failed=failed,
                                  failed_capped=capped, history=hist.values()))
-        for gone in [n for n in self._sizes if n not in set(names)]:
+        present = set(names)
+        for gone in [n for n in self._sizes if n not in present]:
             del self._sizes[gone]
         self._rates.forget_except([("size", n) for n in names] + ["processed", "failed"])
 
-        processed_rate = self._rates.sample("processed", _num(stats.processed), at)
-        failed_source = stats.failed_counter if stats.failed_counter is not None else failures_total
+        processed_rate = self._rates.sample("processed", _num(counters.processed), at)
+        failed_source = counters.failed if counters.failed is not None else failures_total
         failed_rate = self._rates.sample("failed", _num(failed_source), at)
         self._processed_hist.add(processed_rate)
         self._failed_hist.add(failed_rate)
-        version = self._server_version or _version_from(stats)
         return Snapshot(
             seq=self._seq, taken_at=self.clock(), duration_s=self.monotonic() - t0,
             queues=tuple(rows), workers=tuple(workers), stats=stats, groups=self._groups,
@@ -189,18 +197,8 @@ class Poller:
             failures_capped=self._scan_capped or total_capped,
             processed_rate=processed_rate, failed_rate=failed_rate,
             processed_history=self._processed_hist.values(), failed_history=self._failed_hist.values(),
-            server_version=version,
+            server_version=self._server_version,
         )
-
-    def _ping_version(self) -> str | None:
-        result = self.backend.ping()
-        return result.server_version
-
-    def _failure_total(self, stats: Stats) -> tuple[int | None, bool]:
-        if stats.failed_stored is not None:
-            return stats.failed_stored, stats.failed_stored_capped
-        count, capped = self.backend.count_failures(None, cap=self.config.failure_count_cap)
-        return count, capped
 
     def _maybe_rescan(self, total: int | None) -> None:
         self._since_scan += 1
@@ -210,7 +208,12 @@ class Poller:
             return
         limit = self.config.failure_scan_limit
         newest = self.backend.failures(None, newest_first=True, scan_limit=limit)
-        groups, scanned = group_with_ids(islice(newest, limit))
+        try:
+            groups, scanned = group_with_ids(islice(newest, limit))
+        finally:
+            close = getattr(newest, "close", None)
+            if close is not None:
+                close()
         self._groups = tuple(groups)
         self._scanned = scanned
         self._scan_capped = total is not None and scanned < total
@@ -222,10 +225,3 @@ class Poller:
 def _num(v: int | float | None) -> float | None:
     return None if v is None else float(v)
 
-
-def _version_from(stats: Stats) -> str | None:
-    for key in ("version", "server_version", "redis_version"):
-        v = stats.server.get(key)
-        if v:
-            return str(v)
-    return None

@@ -22,6 +22,7 @@ class TableActions(Screen[None]):
     """Base for the dashboard and the failure-list screen."""
 
     _filter_target: PanelTable[Any] | None = None
+    _filter_before = ""
 
     @property
     def top(self) -> TopApp:
@@ -44,8 +45,8 @@ class TableActions(Screen[None]):
         if table is None:
             return
         self._filter_target = table
-        bar = self.query_one(FilterBar)
-        bar.open(table.row_filter.pattern if table.row_filter else "")
+        self._filter_before = table.row_filter.pattern if table.row_filter else ""
+        self.query_one(FilterBar).open(self._filter_before)
 
     def on_filter_bar_updated(self, event: FilterBar.Updated) -> None:
         table = self._filter_target
@@ -55,7 +56,8 @@ class TableActions(Screen[None]):
         bar = self.query_one(FilterBar)
         bar.border_title = error or None
         if event.final:
-            if error:
+            if error:  # Enter on an invalid regex: back to the filter in effect before the prompt
+                table.set_filter(self._filter_before)
                 self.notify(error, severity="error", markup=False)
             table.focus()
 

@@ -33,12 +33,12 @@ class FailureGroupsTable(PanelTable[FailureGroup]):
     TAGGABLE = True
     DEFAULT_SORT = None  # already ordered by count, newest
     COLUMNS: ClassVar = (
-        ColumnSpec("class", "class", lambda g, n: safe(g.job_class, max_len=80), sort_key=lambda g: g.job_class),
-        ColumnSpec("exception", "exception", lambda g, n: safe(g.exception, style="red", max_len=60),
+        ColumnSpec("class", "class", lambda g, n: safe(g.job_class, max_len=40), sort_key=lambda g: g.job_class),
+        ColumnSpec("exception", "exception", lambda g, n: safe(g.exception, style="red", max_len=36),
                    sort_key=lambda g: g.exception),
         ColumnSpec("count", "count", lambda g, n: plain(count(g.count), "bold"), sort_key=lambda g: g.count,
                    descending=True),
-        ColumnSpec("queues", "queues", lambda g, n: safe(",".join(sorted(g.queues)), max_len=40),
+        ColumnSpec("queues", "queues", lambda g, n: safe(",".join(sorted(g.queues)), max_len=24),
                    sort_key=lambda g: ",".join(sorted(g.queues))),
         ColumnSpec("newest", "newest", _newest, sort_key=_ts, descending=True),
     )

@@ -15,11 +15,10 @@ from jobctl.tui.widgets.panel_table import ColumnSpec, PanelTable
 
 
 def running_for(w: Worker, now: datetime) -> float | None:
-    if w.running_for_s is not None:
-        return w.running_for_s
-    if w.job_started_at is not None and w.state == "working":
-        return (now - w.job_started_at).total_seconds()
-    return None
+    """Age of the current job on the tick's clock (so a frozen clock freezes it), else the backend's."""
+    if w.job_started_at is not None and w.job_class:
+        return max((now - w.job_started_at).total_seconds(), 0.0)
+    return w.running_for_s
 
 
 def _job(w: Worker, now: datetime) -> Text:
@@ -45,11 +44,11 @@ class WorkersTable(PanelTable[Worker]):
     DEFAULT_SORT = None
     COLUMNS: ClassVar = (
         ColumnSpec("worker", "worker", lambda w, n: safe(w.id, max_len=80), sort_key=lambda w: w.id),
+        ColumnSpec("state", "state", _state, sort_key=lambda w: w.state),
         ColumnSpec("queues", "queues", lambda w, n: safe(",".join(w.queues), max_len=60),
                    sort_key=lambda w: ",".join(w.queues)),
         ColumnSpec("job", "current job", _job, sort_key=lambda w: w.job_class or ""),
-        ColumnSpec("running", "running for", _running, sort_key=lambda w: w.running_for_s, descending=True),
-        ColumnSpec("state", "state", _state, sort_key=lambda w: w.state),
+        ColumnSpec("running", "running", _running, sort_key=lambda w: w.running_for_s, descending=True),
     )
 
     def key_of(self, row: Worker) -> str:
