@@ -38,7 +38,7 @@ def next_commands(url: str) -> list[str]:
 def demo(
     path: Annotated[Path | None, typer.Option("--path", help="Where the demo database lives (default: $XDG_DATA_HOME/jobctl/demo.sqlite3).")] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Delete and recreate the demo database (fresh times relative to now).")] = False,
-    peek_only: Annotated[bool, typer.Option("--no-peek", help="Only create the database and print its URL.")] = False,
+    no_peek: Annotated[bool, typer.Option("--no-peek", help="Only create the database and print its URL.")] = False,
 ) -> None:
     """Create a seeded SQLite database in exact Delayed Job format and peek at it.
 
@@ -55,7 +55,7 @@ def demo(
     what = "created" if result.created else "using existing (--reset to recreate)"
     print(f"Demo Delayed Job database: {result.path} — {what}, {result.jobs} jobs")
     print(f"URL: {result.url}")
-    if not peek_only:
+    if not no_peek:
         print()
         print("$ jobctl peek low --limit 50", flush=True)
         STATE.url, STATE.target, STATE.table = result.url, None, None
