@@ -34,6 +34,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A body (the text between the first and the last quote of the argument list) whose only
 # backslashes are escapes Redis writes and whose only quotes are escaped or part of `" "`.
 _VALID_ESCAPED_BODY = re.compile(rb'(?:[^\\"]++|\\[\\"nrtab]|\\x[0-9a-fA-F]{2}|" ")*+')
+# Cheap pre-check for the exact check above: a backslash followed by a byte Redis never escapes.
+_BAD_ESCAPE = re.compile(rb'\\[^\\"nrtabx]')
 # One quoted string's body: the same, with no bare quote at all.
 _VALID_ESCAPED_STRING = re.compile(rb'(?:[^\\"]++|\\[\\"nrtab]|\\x[0-9a-fA-F]{2})*+')
 _escape_decode = codecs.escape_decode
@@ -135,20 +137,28 @@ def _split_args(body: bytes) -> list[bytes] | None:
         if body.count(b'"') != 2 * (len(args) - 1):
             return None  # a stray quote: not sdscatrepr output
         return args
+    if _BAD_ESCAPE.search(body) is not None and _VALID_ESCAPED_BODY.fullmatch(body) is None:
+        return None
     out: list[bytes] = []
     append = out.append
-    carry = None
+    escaped_end = False
     for piece in args:
-        if carry is not None:
-            piece = carry + b'" "' + piece
-            carry = None
+        if escaped_end:
+            # The previous split point was `\"` + ` "`: an argument ending in `" ` (escaped as
+            # `\" `) followed by its closing quote. That quote, a space and the next opening quote
+            # follow, so this piece must start with ` "`; the previous argument gets back `" `.
+            if piece[:2] != b' "':
+                return None
+            out[-1] = _escape_decode(out[-1] + b'" ')[0]
+            piece = piece[2:]
+        escaped_end = piece[-1:] == b"\\" and (len(piece) - len(piece.rstrip(b"\\"))) & 1 == 1
+        if escaped_end:
+            append(piece)  # decoded once completed, above
+            continue
         if 92 in piece:
-            if piece[-1] == 92 and (len(piece) - len(piece.rstrip(b"\\"))) & 1:
-                carry = piece  # this `" "` began with an escaped quote: the argument goes on
-                continue
             piece = _escape_decode(piece)[0]
         append(piece)
-    if carry is not None:
+    if escaped_end:
         return None
     return out
 

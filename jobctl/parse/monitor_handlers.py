@@ -34,7 +34,7 @@ COUNTERS = frozenset({b"INCR", b"INCRBY", b"DECR", b"DECRBY", b"INCRBYFLOAT"})
 BOOKKEEPING_PREFIXES = (
     "stat:", "pruning_dead_workers_in_progress", "timestamps:", "schedules_changed",
     "resque_scheduler_master_lock", "status:", "_statuses", "_kill", "resque-retry:", "failure-",
-    "failed_queues",
+    "failed_queues", "delayed:", "delayed_queue_schedule",
 )
 
 
@@ -75,6 +75,7 @@ class ResqueKeyHandlers:
         self._running: dict[str, Run] = {}  # worker id -> the job it started
         self._stopping: set[str] = set()  # worker ids just SREM'd (their DEL is not a `done`)
         self._removed_queues: set[str] = set()  # queues just SREM'd (their DEL is part of it)
+        self._last_payload: tuple[bytes | None, dict[str, Any]] = (None, {})
 
     def _want(self, kind: str) -> bool:
         return kind in self.kinds
@@ -89,17 +90,22 @@ class ResqueKeyHandlers:
             out.append(self._event(kind, pop.line, pop.raw, queue=pop.queue, key=pop.key, detail=detail,
                                    **fields))
 
-    @staticmethod
-    def _worker_payload(raw: bytes) -> dict[str, Any]:
-        """SET worker:<id> value -> queue, class, args, run_at (never raises)."""
+    def _worker_payload(self, raw: bytes) -> dict[str, Any]:
+        """SET worker:<id> value -> queue, class, args (never raises). The same value is asked for
+        twice in a row (the reserve it confirms, then the start), so the last answer is kept."""
+        if raw is self._last_payload[0]:
+            return self._last_payload[1]
         try:
             value, _ = decode_json(raw)
             d = describe_payload(value.get("payload") if isinstance(value, dict) else None)
         except Exception as e:  # noqa: BLE001 - a bad value must not stop the stream
-            return {"detail": f"unreadable worker payload: {e}"}
-        queue = value.get("queue") if isinstance(value.get("queue"), str) else None
-        detail = d["name"] if d["name"] != d["job_class"] else None
-        return {"queue": queue, "job_class": d["job_class"], "args": d["args"], "detail": detail}
+            info: dict[str, Any] = {"detail": f"unreadable worker payload: {e}"}
+        else:
+            queue = value.get("queue") if isinstance(value.get("queue"), str) else None
+            detail = d["name"] if d["name"] != d["job_class"] else None
+            info = {"queue": queue, "job_class": d["job_class"], "args": d["args"], "detail": detail}
+        self._last_payload = (raw, info)
+        return info
 
     def _generic(self, cmd: bytes, name: str, key: str, line: MonitorLine, raw: bytes | None,
                  out: list[Event]) -> None:
