@@ -191,6 +191,21 @@ def test_email_end_to_end_from_the_cli(isolated_env: Path, redis_url: str, redis
     assert "ToxicPayloadJob" in html
 
 
+def test_dry_run_previews_and_sends_nothing(isolated_env: Path, redis_url: str, redis_client, smtp_plain, jobctl) -> None:  # type: ignore[no-untyped-def]
+    inbox, port = smtp_plain
+    load_dump(redis_client)
+    r = jobctl("-u", redis_url, "alert", "--queue", "toxic", "-c", "1", "--email", "oncall@example.com",
+               "--webhook", "https://hooks.slack.com/services/T0/B0/DRYSECRET", "--dry-run",
+               env={"JOBCTL_NOW": NOW.isoformat(), "JOBCTL_SMTP_HOST": "127.0.0.1", "JOBCTL_SMTP_PORT": str(port)})
+    assert r.returncode == 2, r.stderr
+    assert "dry run: would send PROBLEM for toxic to email, webhook" in r.stdout
+    assert "  email: e-mail to oncall@example.com, subject '11 failed jobs in toxic queue now [CRITICAL]'" in r.stdout
+    assert "  webhook: POST slack JSON to https://hooks.slack.com/***" in r.stdout
+    assert "DRYSECRET" not in r.stdout + r.stderr
+    assert inbox.messages == []
+    assert not (isolated_env / "state" / "jobctl" / "alert-state.json").exists()
+
+
 def test_email_escapes_html_and_control_characters(smtp_plain) -> None:  # type: ignore[no-untyped-def]
     inbox, port = smtp_plain
     n = make_notification([_failure(1, "<script>alert(1)</script> & \x1b[31mred\x1b[0m")])

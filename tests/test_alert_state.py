@@ -162,6 +162,7 @@ def test_cli_transition_sequence(isolated_env: Path, redis_url: str, redis_clien
     r = run(T0 + timedelta(minutes=75), "-c", "5", extra=("--dry-run",))
     assert r.returncode == 2
     assert "dry run: would send REMINDER for toxic to command" in r.stdout
+    assert f"  command: run {sys.executable} {script} {out} 0 with the alert JSON on stdin" in r.stdout
     assert len(_received(out)) == 2 and state.read_bytes() == before  # nothing sent, state untouched
 
     r = run(T0 + timedelta(minutes=75), "-c", "5")

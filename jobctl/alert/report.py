@@ -46,6 +46,19 @@ def _failure_line(f: Any) -> str:
             f"{visible(err, max_len=200)}{worker}")
 
 
+def _preview(n: Any, channel: Any) -> str:
+    """What a dry run would send on one channel (secrets masked)."""
+    if channel.type == "email":
+        from jobctl.alert.notify.email import subject_for
+
+        return f"{channel.name}: e-mail to {', '.join(channel.to)}, subject {subject_for(n, channel.subject)!r}"
+    if channel.type == "webhook":
+        from jobctl.alert.secrets import mask_webhook_url
+
+        return f"{channel.name}: POST {channel.format} JSON to {mask_webhook_url(channel.url or '')}"
+    return f"{channel.name}: run {visible(' '.join(channel.argv), max_len=200)} with the alert JSON on stdin"
+
+
 def long_text(report: RunReport) -> list[str]:
     lines: list[str] = []
     many = len(report.results) > 1
@@ -67,6 +80,7 @@ def long_text(report: RunReport) -> list[str]:
         names = ", ".join(c.name for c in p.channels)
         if report.dry_run:
             lines.append(f"dry run: would send {n.kind} for {visible(n.result.rule.name)} to {names}")
+            lines += [f"  {_preview(n, c)}" for c in p.channels]
         elif p.sent:
             lines.append(f"sent {n.kind} for {visible(n.result.rule.name)} to {names}")
     return lines
