@@ -93,6 +93,7 @@ class DelayedJobBackend:
         self._engine: Engine | None = None
         self._dj: DJTable | None = None
         self._reader: RowReader | None = None
+        self._columns: dict[tuple[Any, ...], list[ColumnElement[Any]]] = {}
 
     # ------------------------------------------------------------------ plumbing others use
 
@@ -158,7 +159,12 @@ class DelayedJobBackend:
         return self._reader
 
     def list_columns(self, **kw: Any) -> list[ColumnElement[Any]]:
-        return list_columns(self.dj, **kw)
+        """The list-view select list (see rows.list_columns), built once per shape."""
+        key = tuple(sorted(kw.items()))
+        cols = self._columns.get(key)
+        if cols is None:
+            cols = self._columns[key] = list_columns(self.dj, **kw)
+        return cols
 
     def now(self) -> datetime:
         return self._clock()

@@ -181,8 +181,9 @@ def peek(b: DelayedJobBackend, queue: str, *, limit: int = 50, offset: int = 0, 
         start = 0
         if offset and not python_filter:
             start = offset  # skip by keys only: no handler bytes read for skipped rows
-        rows = iter_rows(conn, t, b.list_columns(), where, phases, scan_limit=scan_limit,
-                         skip=start, key_columns=_key_columns(t))
+        first = min(max(limit + 1, 16), 500) if not python_filter else 64
+        rows = iter_rows(conn, t, b.list_columns(), where, phases, scan_limit=scan_limit, skip=start,
+                         first_batch=first)
         position = start
         matched = start
         for row in rows:
@@ -197,11 +198,6 @@ def peek(b: DelayedJobBackend, queue: str, *, limit: int = 50, offset: int = 0, 
             if len(out) >= limit:
                 break
     return out
-
-
-def _key_columns(t: DJTable) -> list[ColumnElement[Any]]:
-    c = t.table.c
-    return [c.id.label("id"), t.int_col("priority").label("priority"), c.run_at.label("run_at")]
 
 
 def show(b: DelayedJobBackend, id: str) -> Job | Failure:

@@ -59,17 +59,27 @@ def _order(keys: Sequence[SortKey]) -> list[Any]:
     return [k.expr.desc() if k.descending else k.expr.asc() for k in keys]
 
 
-def _select(t: DJTable, columns: list[ColumnElement[Any]], conds: list[ColumnElement[bool]],
-            keys: Sequence[SortKey], batch: int) -> Any:
+def _key_query(t: DJTable, conds: list[ColumnElement[bool]], keys: Sequence[SortKey], batch: int) -> Any:
+    """The ordering query: sort keys only, so a sort that cannot use an index carries small rows."""
     from sqlalchemy import and_, select
 
-    q = select(*columns).select_from(t.table)
+    q = select(*[k.expr.label(k.label) for k in keys]).select_from(t.table)
     if conds:
         q = q.where(and_(*conds))
     return q.order_by(*_order(keys)).limit(batch)
 
 
-def _skip(conn: Connection, t: DJTable, key_columns: list[ColumnElement[Any]], where: ColumnElement[bool] | None,
+def _fetch(conn: Connection, t: DJTable, columns: list[ColumnElement[Any]], ids: list[Any]) -> list[Row[Any]]:
+    """The full list-view rows for `ids`, in the order of `ids`."""
+    from sqlalchemy import select
+
+    if not ids:
+        return []
+    got = {r.id: r for r in conn.execute(select(*columns).select_from(t.table).where(t.table.c.id.in_(ids)))}
+    return [got[i] for i in ids if i in got]
+
+
+def _skip(conn: Connection, t: DJTable, where: ColumnElement[bool] | None,
           phases: Sequence[tuple[ColumnElement[bool] | None, Sequence[SortKey]]],
           skip: int) -> tuple[int, list[Any] | None] | None:
     """Walk `skip` rows reading only their sort keys; (phase, last keys) to resume after, or None
@@ -82,7 +92,7 @@ def _skip(conn: Connection, t: DJTable, key_columns: list[ColumnElement[Any]], w
             if last is not None:
                 conds.append(_after(keys, last, t.dialect))
             batch = min(MAX_BATCH * 5, skip - seen)
-            rows = conn.execute(_select(t, key_columns, conds, keys, batch)).fetchall()
+            rows = conn.execute(_key_query(t, conds, keys, batch)).fetchall()
             seen += len(rows)
             if rows:
                 last = [getattr(rows[-1], k.label) for k in keys]
@@ -95,16 +105,16 @@ def _skip(conn: Connection, t: DJTable, key_columns: list[ColumnElement[Any]], w
 
 def iter_rows(conn: Connection, t: DJTable, columns: list[ColumnElement[Any]], where: ColumnElement[bool] | None,
               phases: Sequence[tuple[ColumnElement[bool] | None, Sequence[SortKey]]], *,
-              scan_limit: int | None, first_batch: int = FIRST_BATCH, skip: int = 0,
-              key_columns: list[ColumnElement[Any]] | None = None) -> Iterator[Row[Any]]:
+              scan_limit: int | None, first_batch: int = FIRST_BATCH, skip: int = 0) -> Iterator[Row[Any]]:
     """Yield rows matching `where`, phase by phase, each phase in its keyset order.
 
-    `skip` rows are first passed over reading only `key_columns` (which must carry the sort
-    keys' labels), so an offset never ships handler text.
+    Each batch is two statements: the ordered keys (`_key_query`, LIMIT batch), then the list
+    columns of exactly those ids. `skip` rows are passed over reading keys only, so an offset
+    never ships handler text. `columns` must include the row id labelled ``id``.
     """
     start_phase, start_last = 0, None
     if skip:
-        resume = _skip(conn, t, key_columns or columns, where, phases, skip)
+        resume = _skip(conn, t, where, phases, skip)
         if resume is None:
             return
         start_phase, start_last = resume
@@ -123,13 +133,13 @@ def iter_rows(conn: Connection, t: DJTable, columns: list[ColumnElement[Any]], w
             conds = [c for c in (where, phase_where) if c is not None]
             if last is not None:
                 conds.append(_after(keys, last, t.dialect))
-            rows = conn.execute(_select(t, columns, conds, keys, batch)).fetchall()
-            for row in rows:
+            key_rows = conn.execute(_key_query(t, conds, keys, batch)).fetchall()
+            for row in _fetch(conn, t, columns, [k.id for k in key_rows]):
                 scanned += 1
                 yield row
-            if len(rows) < batch:
+            if len(key_rows) < batch:
                 break
-            last = [getattr(rows[-1], k.label) for k in keys]
+            last = [getattr(key_rows[-1], k.label) for k in keys]
             batch = min(batch * 2, MAX_BATCH)
 
 
