@@ -183,10 +183,9 @@ def test_redis_restart_mid_run_then_rerun(tmp_path: Path) -> None:
 
 
 def test_killed_delayed_job_run_never_leaves_a_half_applied_batch(pg_url: str) -> None:
+    from dj_data import load_fixture
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
-
-    from dj_data import load_fixture
 
     from jobctl.backends.delayed_job.write import BATCH
 
