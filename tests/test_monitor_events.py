@@ -288,7 +288,7 @@ def test_filter_and_summary_over_the_capture() -> None:
     rep = s.report(lines=966, unparsed=0)
     assert rep["queues"] == [{"queue": "low", "enqueue": 31, "enqueue_per_s": rep["queues"][0]["enqueue_per_s"],
                               "reserve": 21, "reserve_per_s": rep["queues"][0]["reserve_per_s"], "fail": 8,
-                              "fail_per_s": rep["queues"][0]["fail_per_s"], "done": 0}]
+                              "fail_per_s": rep["queues"][0]["fail_per_s"], "start": 0, "done": 0}]
     assert rep["queues"][0]["enqueue_per_s"] == round(31 / rep["span_s"], 2)
     # grep: 17 RPUSH of UpdateMetrics to resque:queue:low + 3 of its failures from queue low
     assert rep["top_classes"][0] == {"class": "UpdateMetrics", "count": 20}

@@ -113,6 +113,7 @@ class TailSummary:
             for k in ("enqueue", "reserve", "fail"):
                 row[k] = c.get(k, 0)
                 row[f"{k}_per_s"] = round(c.get(k, 0) / span, 2) if span > 0 else None
+            row["start"] = c.get("start", 0)
             row["done"] = c.get("done", 0)
             queues.append(row)
         return {
