@@ -36,6 +36,7 @@ SINCE_SKEW = timedelta(hours=1)
 _PLAIN = re.compile(r"^[A-Za-z0-9_:.\-]+$")
 _FAILED_AT_PREFIX = b'{"failed_at":"'
 _MIN_TS = float("-inf")
+_RETRIED = b'"retried_at"'  # a retried record always holds this key (necessary, not sufficient)
 
 
 @dataclass(slots=True)
@@ -137,21 +138,37 @@ def _scan_list(backend: ResqueBackend, key: str, length: int, flt: FailureFilter
         stop = length if scan_limit is None else min(length, max(0, scan_limit - stats.scanned))
         dups = _duplicate_ids(r, key, length, stop)
         source = iter_oldest_first(r, key, stop=stop)
+    timed = flt.since is not None or flt.until is not None
+    err_rx = re.compile(flt.error) if flt.error is not None else None
     for index, raw in source:
         if scan_limit is not None and stats.scanned >= scan_limit:
             stats.capped = True
             return
         stats.scanned += 1
         fid = assign(raw) if newest_first else dups.get(index) or entry_hash(key, raw)
-        if wanted is not None and wanted_hashes is not None and (fid.partition("-")[0] not in wanted_hashes or fid not in wanted):
+        if wanted is not None and wanted_hashes is not None and (
+                fid.partition("-")[0] not in wanted_hashes or fid not in wanted):
             continue
-        if stop_before is not None:
+        if timed:  # the time window from the first field, before any decoding
             t = quick_failed_at(raw)
-            if t is not None and t < stop_before:
-                return
+            if t is not None:
+                if stop_before is not None and t < stop_before:
+                    return
+                if (flt.since is not None and t < flt.since) or (flt.until is not None and t > flt.until):
+                    continue
+        if flt.retried is True and _RETRIED not in raw:
+            continue
         if prefilter is not None and not prefilter(raw):
             continue
-        f = parse_failure(raw, key=key, index=index, id=fid)
+        try:
+            decoded: tuple[Any, str | None] | None = decode_json(raw)
+        except Exception:  # noqa: BLE001 - parse_failure turns it into a marked bad row
+            decoded = None
+        if err_rx is not None and decoded is not None and type(decoded[0]) is dict:
+            message = decoded[0].get("error")
+            if type(message) is str and err_rx.search(message) is None:
+                continue
+        f = parse_failure(raw, key=key, index=index, id=fid, decoded=decoded)
         if stop_before is not None and f.failed_at is not None and f.failed_at < stop_before:
             return
         if flt.matches(f):

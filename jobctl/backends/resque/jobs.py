@@ -83,14 +83,16 @@ def list_queues(backend: ResqueBackend) -> list[Queue]:
     for name in names:
         pipe.llen(k.queue(name))
         pipe.lindex(k.queue(name), 0)
-    res = pipe.execute()
+    res = pipe.execute(raise_on_error=False)  # a queue:<name> key of another type must not fail the listing
     sec, usec = res[0]
     now = parse_epoch(int(sec) + int(usec) / 1e6)
     per_queue, capped, _ = failures_mod.failed_per_queue(backend, FAILED_COUNT_CAP)
     out: list[Queue] = []
     for i, name in enumerate(names):
-        size = int(res[1 + 2 * i])
-        head = res[2 + 2 * i]
+        size_raw, head = res[1 + 2 * i], res[2 + 2 * i]
+        size = 0 if isinstance(size_raw, Exception) else int(size_raw)  # WRONGTYPE: not a list, no jobs
+        if isinstance(head, Exception):
+            head = None
         latency = None
         if head is not None and now is not None:
             job = parse_job(head, queue=name, position=0, id=f"{name}@0")

@@ -12,6 +12,19 @@ import re
 FAILED_SUFFIX = "_failed"  # RedisMultiQueue: "<queue>_failed" lists, listed in the failed_queues set
 
 
+def wire(key: str) -> str:
+    """A key as sent to Redis. Names read from Redis are decoded with surrogateescape, so a name that
+    was not valid UTF-8 (e.g. a queue registered by a buggy producer) holds lone surrogates, which
+    redis-py/hiredis refuse to encode; such keys go out as the original bytes instead."""
+    if key.isascii():
+        return key
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return key.encode("utf-8", "surrogateescape")  # type: ignore[return-value]  # bytes: redis-py sends them as is
+    return key
+
+
 def glob_escape(text: str) -> str:
     """Escape Redis glob characters so a namespace with `*?[]\\` matches only itself in SCAN MATCH."""
     return re.sub(r"([\\*?\[\]])", r"\\\1", text)
@@ -44,7 +57,7 @@ class ResqueKeys:
         return self.prefix + "queues"
 
     def queue(self, name: str) -> str:
-        return self.prefix + "queue:" + name
+        return wire(self.prefix + "queue:" + name)
 
     def queue_name(self, key: str | bytes) -> str | None:
         """`<ns>:queue:low:x` -> `low:x` (queue names may contain colons and dashes)."""
@@ -79,10 +92,10 @@ class ResqueKeys:
         return self.prefix + "workers"
 
     def worker(self, worker_id: str) -> str:
-        return self.prefix + "worker:" + worker_id
+        return wire(self.prefix + "worker:" + worker_id)
 
     def worker_started(self, worker_id: str) -> str:
-        return self.prefix + "worker:" + worker_id + ":started"
+        return wire(self.prefix + "worker:" + worker_id + ":started")
 
     @property
     def heartbeat(self) -> str:
@@ -92,7 +105,7 @@ class ResqueKeys:
         return self.prefix + "stat:" + name
 
     def worker_stat(self, name: str, worker_id: str) -> str:
-        return self.prefix + "stat:" + name + ":" + worker_id
+        return wire(self.prefix + "stat:" + name + ":" + worker_id)
 
     @property
     def pause_all(self) -> str:
