@@ -229,3 +229,56 @@ def test_trace_prints_every_statement_with_duration(tmp_path: Path) -> None:
     assert all(line.startswith("[sql ") and " ms] " in line for line in lines)
     assert any("SELECT dj.queue, dj.state, count(*)" in line for line in lines)  # the one aggregate
     assert any(line.endswith("PRAGMA query_only = 1") for line in lines)
+
+
+@pytest.fixture
+def silent_port() -> Any:
+    """A TCP server that accepts connections and never says a word (a hung database)."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    th = threading.Thread(target=accept, daemon=True)
+    th.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    th.join(2)
+    for s in held:
+        s.close()
+    srv.close()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "mysql"])
+def test_connect_timeout_on_a_hung_server(silent_port: int, scheme: str) -> None:
+    t0 = time.monotonic()
+    with pytest.raises(TargetUnreachable):
+        DelayedJobBackend(Target(url=f"{scheme}://app:pw@127.0.0.1:{silent_port}/app",
+                                 options={"connect_timeout": 2})).ping()
+    assert time.monotonic() - t0 < 10  # bounded by connect_timeout, not the OS default
+
+
+@pytest.mark.parametrize("tag", ["pg", "mysql"])
+def test_statement_timeout_option(request: pytest.FixtureRequest, tmp_path: Path, tag: str) -> None:
+    from jobctl.errors import JobctlError
+
+    url = _url(request, tmp_path, tag)
+    b = DelayedJobBackend(Target(url=user_url(url), options={"timeout": "1s"}))
+    sleep = "SELECT pg_sleep(4)" if tag == "pg" else "SELECT SLEEP(4)"
+    t0 = time.monotonic()
+    with pytest.raises(JobctlError), b.connect() as conn:
+        conn.exec_driver_sql(sleep).fetchall()
+    assert time.monotonic() - t0 < 3.5
+    b.close()

@@ -91,15 +91,37 @@ def create_engine_for(target: Target) -> Engine:
         args["application_name"] = "jobctl"
     elif backend == "mysql":
         args["connect_timeout"] = max(1, int(round(connect_timeout or DEFAULT_CONNECT_TIMEOUT)))
+        # PyMySQL's connect_timeout covers only the TCP connect; the handshake is read with
+        # read_timeout, so that is the connect timeout too until `_after_mysql_connect` resets it.
+        args["read_timeout"] = args["connect_timeout"]
         args["init_command"] = "SET time_zone = '+00:00'"
-        if stmt_timeout:
-            args["read_timeout"] = max(1, int(round(stmt_timeout)))
     elif backend == "sqlite":
         args["timeout"] = connect_timeout or DEFAULT_CONNECT_TIMEOUT
     engine = create_engine(url, connect_args=args, pool_size=2, max_overflow=2, pool_pre_ping=False) \
         if backend != "sqlite" else create_engine(url, connect_args=args)
     _install_trace(engine, event, target.table)
+    if backend == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_text(dbapi_conn: Any, record: Any) -> None:
+            dbapi_conn.text_factory = sqlite_text
+    if backend == "mysql":
+        read_timeout = max(1, int(round(stmt_timeout))) if stmt_timeout else None
+
+        @event.listens_for(engine, "connect")
+        def _after_mysql_connect(dbapi_conn: Any, record: Any) -> None:
+            if hasattr(dbapi_conn, "_read_timeout"):  # PyMySQL >= 1.0: per-statement reads
+                dbapi_conn._read_timeout = read_timeout
     return engine
+
+
+def sqlite_text(data: bytes) -> str:
+    """SQLite TEXT may hold any bytes (a handler written by a Latin-1 app, a truncated multibyte
+    character): the default decoder raises for the whole query. Invalid bytes are kept as
+    surrogate escapes instead, which the handler parser reports and `safe.visible()` shows as \\xNN."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "surrogateescape")
 
 
 def _install_trace(engine: Engine, event: Any, table: str) -> None:
