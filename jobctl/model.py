@@ -53,7 +53,7 @@ class _Record:
 @dataclass(slots=True)
 class Queue(_Record):
     name: str
-    size: int  # jobs waiting (Resque: LLEN; Delayed Job: ready + scheduled + retrying, not failed)
+    size: int  # jobs waiting (Resque: LLEN; Delayed Job: every unfailed row - ready, scheduled, running, stuck, retrying)
     latency_s: float | None = None  # age of the oldest ready job; None = unknown, never guessed
     failed: int | None = None  # failures attributed to this queue; None = unknown
     failed_capped: bool = False  # True when `failed` is a lower bound (scan hit its cap)

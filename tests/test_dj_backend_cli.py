@@ -70,3 +70,16 @@ def test_unreachable_database_exit_3_password_masked(jobctl: Any, isolated_env: 
     assert "hunter2" not in proc.stderr and "app:***@127.0.0.1:1" in proc.stderr
     proc = jobctl("-u", "mysql://app:hunter2@127.0.0.1:1/app", "failed")
     assert proc.returncode == 3 and "hunter2" not in proc.stderr
+
+
+def test_every_read_command_leaves_mariadb_rows_unchanged(mysql_url: str, jobctl: Any, isolated_env: Path) -> None:
+    from dj_data import table_checksum
+
+    load_fixture(mysql_url)
+    before = table_checksum(mysql_url)
+    url = user_url(mysql_url)
+    for args in (["ping"], ["queues"], ["peek", "toxic"], ["peek", "low", "--state", "failed"], ["failed"],
+                 ["failed", "--group-by", "class"], ["show", "35"], ["workers"], ["stats"]):
+        proc = jobctl("-u", url, "--max-run-time", "1s", *args)
+        assert proc.returncode == 0, (args, proc.stderr)
+    assert table_checksum(mysql_url) == before

@@ -112,11 +112,16 @@ def failures(b: DelayedJobBackend, filter: FailureFilter | None, *, newest_first
 
 
 def count_failures(b: DelayedJobBackend, filter: FailureFilter | None, *, cap: int | None = None) -> tuple[int, bool]:
-    """(count, capped). One capped COUNT when SQL decides the filter alone, else a bounded walk."""
+    """(count, capped). One capped COUNT when SQL decides the filter alone, else a bounded walk.
+
+    Without `cap` the target's `count_limit` bounds the work (capped=True if it is reached).
+    """
     from sqlalchemy import func, select
 
     f = normalize_filter(filter)
     f = dataclasses.replace(f, limit=None)
+    if cap is None:
+        cap = b.count_limit
     if not _python_checks_needed(f):
         with b.read() as conn:
             t = b.table_for(conn)
