@@ -254,10 +254,11 @@ class DelayedJobBackend:
 
         return discard(self, filter, dry_run=dry_run, progress=progress)
 
-    def unlock(self, **kwargs: Any) -> MutationResult:
+    def unlock(self, *, older_than: timedelta | None = None, dry_run: bool = False,
+               progress: Progress | None = None, **kwargs: Any) -> MutationResult:
         from jobctl.backends.delayed_job.write import unlock
 
-        return unlock(self, **kwargs)  # type: ignore[no-any-return]
+        return unlock(self, older_than=older_than, dry_run=dry_run, progress=progress, **kwargs)
 
     def follow(self, *, interval: float = 1.0, stop: Callable[[], bool] | None = None) -> Iterator[Event]:
         from jobctl.backends.delayed_job.follow import follow
