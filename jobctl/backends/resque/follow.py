@@ -10,8 +10,9 @@ lines without limit (`client-output-buffer-limit normal 0 0 0`: 75 MB in the mea
   ordinary client every `interval` seconds and, past `max_omem`, ends it server-side with
   `CLIENT KILL ID <id>` (which frees the buffer at once, even if this process is stuck writing
   to a paused pager), then the reader stops with a clear message;
-* where CLIENT LIST is not allowed (ACLs, managed Redis), the reader's lag (wall clock minus the
-  lines' timestamps, relative to the smallest lag seen) is the fallback guard (`max_lag`).
+* where CLIENT LIST is not allowed (ACLs, managed Redis), the reader's lag (the server's clock,
+  from TIME at the start, minus the timestamps on the lines being read) is the second guard
+  (`max_lag`): past it, jobctl ends MONITOR too.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def monitor_lines(backend: ResqueBackend, *, stop: Callable[[], bool] | None = N
     say = notice or (lambda m: print(f"jobctl: {m}", file=sys.stderr, flush=True))
     conn = client.connection_pool.make_connection()
     with redis_errors(target):
+        offset = _clock_offset(client) if max_lag else 0.0  # before MONITOR: our TIME stays out of it
         with traced("redis", "CLIENT ID  (dedicated MONITOR connection)"):
             conn.connect()
             conn.send_command("CLIENT", "ID")
@@ -128,7 +130,6 @@ def monitor_lines(backend: ResqueBackend, *, stop: Callable[[], bool] | None = N
         raise JobctlError(f"MONITOR refused by {target.masked_url}: {ok!r}")
     guard = OmemGuard(client, client_id, max_omem, interval)
     guard.start()
-    base_lag: float | None = None
     n = 0
     try:
         while True:
@@ -156,14 +157,12 @@ def monitor_lines(backend: ResqueBackend, *, stop: Callable[[], bool] | None = N
             if isinstance(line, str):
                 line = line.encode("utf-8", "surrogateescape")
             if max_lag and n % _CHECK_EVERY == 0:
-                lag = _lag(line)
-                if lag is not None:
-                    base_lag = lag if base_lag is None else min(base_lag, lag)
-                    if lag - base_lag > max_lag:
-                        _kill(client, client_id)
-                        raise MonitorStopped(
-                            f"stopped MONITOR: jobctl fell {lag - base_lag:.0f} s behind the server "
-                            f"(over --max-lag {max_lag:g} s); disconnected to protect the server")
+                lag = _lag(line, offset)
+                if lag is not None and lag > max_lag:
+                    _kill(client, client_id)
+                    raise MonitorStopped(
+                        f"stopped MONITOR: jobctl fell {lag:.1f} s behind the server "
+                        f"(over --max-lag {max_lag:g} s); disconnected to protect the server")
             yield line
     finally:
         guard.stop()
@@ -172,10 +171,21 @@ def monitor_lines(backend: ResqueBackend, *, stop: Callable[[], bool] | None = N
             say(f"note: output-buffer guard was off ({guard.unavailable}); the lag guard was on")
 
 
-def _lag(line: bytes) -> float | None:
+def _clock_offset(client: Any) -> float:
+    """Server clock minus ours (Redis TIME), so lag is measured on the server's clock."""
+    try:
+        t0 = time.time()
+        sec, usec = client.time()
+        return sec + usec / 1e6 - (t0 + time.time()) / 2
+    except Exception:  # noqa: BLE001 - TIME refused: assume synchronised clocks
+        return 0.0
+
+
+def _lag(line: bytes, offset: float) -> float | None:
+    """How old a line is: server 'now' minus the time Redis stamped on it."""
     sp = line.find(b" ")
     try:
-        return time.time() - float(line[:sp])
+        return time.time() + offset - float(line[:sp])
     except ValueError:
         return None
 
