@@ -45,7 +45,8 @@ PREVIEW_BYTES = 200
 # orjson turns integers beyond 64 bits into floats (silently losing digits); Ruby writes them freely.
 # Entries with a run of 19+ digits go to the stdlib json module, which keeps them exact. The test maps
 # every digit to "0" and everything else to " " and looks for 19 zeros: ~10x cheaper than a regex.
-_DIGIT_MAP = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+# The same pass maps "[" and "{" to "[" so one count() bounds the nesting depth (see _check_nesting).
+_DIGIT_MAP = bytes(48 if 48 <= i <= 57 else 91 if i in (91, 123) else 32 for i in range(256))
 _DIGIT_RUN = b"0" * 19
 BAD_CLASS = "?"
 
@@ -68,13 +69,14 @@ def decode_json(raw: bytes) -> tuple[Any, str | None]:
     if not raw:
         raise _Bad("empty entry (a tombstone left by an interrupted Resque remove)")
     msg = ""
-    if _DIGIT_RUN not in raw.translate(_DIGIT_MAP):
+    mapped = raw.translate(_DIGIT_MAP)
+    if _DIGIT_RUN not in mapped:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as e:
             msg = str(e)
         else:
-            _check_nesting(raw, value)
+            _check_nesting(mapped, value)
             return value, None
     try:
         text = raw.decode("utf-8")
@@ -86,7 +88,7 @@ def decode_json(raw: bytes) -> tuple[Any, str | None]:
         value = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as e:
         raise _Bad(f"invalid JSON: {msg or e}") from None
-    _check_nesting(raw, value)
+    _check_nesting(mapped, value)
     return value, problem
 
 
@@ -100,8 +102,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value (Ruby's JSON.parse refuses it)")
 
 
-def _check_nesting(raw: bytes, value: Any) -> None:
-    if raw.count(b"[") + raw.count(b"{") <= MAX_NESTING:  # cheap: fewer brackets than levels allowed
+def _check_nesting(mapped: bytes, value: Any) -> None:
+    """`mapped` = raw.translate(_DIGIT_MAP), where every "[" and "{" is "["."""
+    if mapped.count(b"[") <= MAX_NESTING:  # cheap: fewer brackets than levels allowed
         return
     stack = [(value, 1)]
     while stack:

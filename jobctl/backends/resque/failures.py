@@ -6,9 +6,10 @@ write module): it yields `Entry(key, index, raw, failure)` for entries the Failu
 
 Speed (bench/resque_failed_scan.py): per entry we hash the bytes (stable id), then
 * `--id`: compare ids before parsing anything;
-* exact `--class/--exception/--queue` values made of plain identifier characters must occur
-  verbatim in the stored bytes (JSON never escapes those characters), so entries that lack them are
-  skipped without decoding;
+* exact `--class/--exception/--queue` values made of plain identifier characters, and the longest
+  mandatory literal of an `--error` regex, must occur verbatim in the stored bytes (JSON never
+  escapes those characters), so entries that lack them are skipped without decoding;
+* ids are computed only for selected entries (identical copies are selected alike, ids.py);
 * `--since` newest-first: failures are appended in time order, so the scan of a list stops at the
   first entry older than `since - SINCE_SKEW` (the skew tolerates workers with different clocks);
 * everything else: orjson decode + FailureFilter.matches (the same predicate requeue uses).
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from jobctl.backends.resque.ids import IdAssigner, entry_hash, split_id
+from jobctl.backends.resque.ids import IdAssigner, digest_of, format_id, split_id
 from jobctl.backends.resque.scan import WINDOW, iter_newest_first, iter_oldest_first
 from jobctl.model import Failure, FailureFilter
 from jobctl.parse.resque_payload import decode_json, parse_failure
@@ -92,20 +93,24 @@ def _plain_terms(values: tuple[str, ...]) -> list[bytes] | None:
     return terms
 
 
-def make_prefilter(flt: FailureFilter) -> Callable[[bytes], bool] | None:
+def prefilter_terms(flt: FailureFilter) -> list[list[bytes]]:
+    """Byte tests: a matching entry contains at least one term of every group (empty = no test)."""
     groups = [t for t in (_plain_terms(flt.classes), _plain_terms(flt.exceptions), _plain_terms(flt.queues))
               if t]
+    literal = required_literal(flt.error) if flt.error is not None else None
+    if literal is not None:
+        groups.append([literal])
+    return groups
+
+
+def make_prefilter(flt: FailureFilter) -> Callable[[bytes], bool] | None:
+    """`prefilter_terms` as a predicate (for callers outside the hot loop)."""
+    groups = prefilter_terms(flt)
     if not groups:
         return None
 
     def ok(raw: bytes) -> bool:
-        for terms in groups:
-            for t in terms:
-                if t in raw:
-                    break
-            else:
-                return False
-        return True
+        return all(any(t in raw for t in terms) for terms in groups)
 
     return ok
 
@@ -119,19 +124,31 @@ def quick_failed_at(raw: bytes) -> datetime | None:
     return None
 
 
-def _ids_wanted(flt: FailureFilter) -> frozenset[str] | None:
-    return frozenset(flt.ids) if flt.ids else None
+def _wanted_pairs(flt: FailureFilter) -> frozenset[tuple[bytes, int]] | None:
+    """`--id` values as (digest bytes, copy number); malformed ids match nothing."""
+    if not flt.ids:
+        return None
+    out = set()
+    for fid in flt.ids:
+        h, n = split_id(fid)
+        try:
+            out.add((bytes.fromhex(h), n))
+        except ValueError:
+            continue
+    return frozenset(out)
 
 
 def _scan_list(backend: ResqueBackend, key: str, length: int, flt: FailureFilter, newest_first: bool,
                stats: ScanStats, scan_limit: int | None) -> Iterator[Entry]:
     r = backend.redis
-    prefilter = make_prefilter(flt)
-    wanted = _ids_wanted(flt)
-    wanted_hashes = frozenset(split_id(i)[0] for i in wanted) if wanted else None
+    groups = prefilter_terms(flt)
+    groups_ok = False
+    retried_only = flt.retried is True
+    wanted = _wanted_pairs(flt)
     stop_before = flt.since - SINCE_SKEW if (newest_first and flt.since is not None) else None
     assign = IdAssigner(key)
-    dups: dict[int, str] = {}
+    occurrence = assign.occurrence
+    dups: dict[int, int] = {}
     if newest_first:
         source = iter_newest_first(r, key, length=length)
     else:
@@ -145,10 +162,10 @@ def _scan_list(backend: ResqueBackend, key: str, length: int, flt: FailureFilter
             stats.capped = True
             return
         stats.scanned += 1
-        fid = assign(raw) if newest_first else dups.get(index) or entry_hash(key, raw)
-        if wanted is not None and wanted_hashes is not None and (
-                fid.partition("-")[0] not in wanted_hashes or fid not in wanted):
-            continue
+        if wanted is not None:  # --id: every entry's id is needed
+            digest, n = occurrence(raw, index) if newest_first else (digest_of(key, raw), dups.get(index, 1))
+            if (digest, n) not in wanted:
+                continue
         if timed:  # the time window from the first field, before any decoding
             t = quick_failed_at(raw)
             if t is not None:
@@ -156,10 +173,20 @@ def _scan_list(backend: ResqueBackend, key: str, length: int, flt: FailureFilter
                     return
                 if (flt.since is not None and t < flt.since) or (flt.until is not None and t > flt.until):
                     continue
-        if flt.retried is True and _RETRIED not in raw:
+        if retried_only and _RETRIED not in raw:
             continue
-        if prefilter is not None and not prefilter(raw):
-            continue
+        if groups:  # byte pre-filter: each group needs one of its terms (inlined: hot loop)
+            for terms in groups:
+                for term in terms:
+                    if term in raw:
+                        break
+                else:
+                    break
+            else:
+                groups_ok = True
+            if not groups_ok:
+                continue
+            groups_ok = False
         try:
             decoded: tuple[Any, str | None] | None = decode_json(raw)
         except Exception:  # noqa: BLE001 - parse_failure turns it into a marked bad row
@@ -168,29 +195,35 @@ def _scan_list(backend: ResqueBackend, key: str, length: int, flt: FailureFilter
             message = decoded[0].get("error")
             if type(message) is str and err_rx.search(message) is None:
                 continue
-        f = parse_failure(raw, key=key, index=index, id=fid, decoded=decoded)
+        f = parse_failure(raw, key=key, index=index, id=format_id(digest, n) if wanted is not None else "",
+                          decoded=decoded)
         if stop_before is not None and f.failed_at is not None and f.failed_at < stop_before:
             return
         if flt.matches(f):
+            # Ids only for selected entries: identical copies are selected alike (same bytes), so
+            # counting copies among selected entries gives the same number as among all (ids.py).
+            if wanted is None:
+                digest, n = occurrence(raw, index) if newest_first else (digest_of(key, raw), dups.get(index, 1))
+                f.id = format_id(digest, n)
             stats.matched += 1
             yield Entry(key, index, raw, f)
 
 
-def _duplicate_ids(r: Any, key: str, length: int, stop: int) -> dict[int, str]:
-    """For an oldest-first scan of [0, stop): ids of entries that have identical newer copies.
+def _duplicate_ids(r: Any, key: str, length: int, stop: int) -> dict[int, int]:
+    """For an oldest-first scan of [0, stop): copy numbers (>= 2) of entries with identical newer copies.
 
     Ids count identical copies towards the tail (ids.py), so a hash-only newest-first pre-pass
-    over [0, stop + HORIZON) finds them; memory stays bounded (only suffixed ids are kept).
+    over [0, stop + HORIZON) finds them; memory stays bounded (only copies are kept).
     """
     if stop <= 0:
         return {}
     assign = IdAssigner(key)
     top = min(length - 1, stop - 1 + assign.horizon)
-    out: dict[int, str] = {}
+    out: dict[int, int] = {}
     for index, raw in iter_newest_first(r, key, length=length, start=top, window=WINDOW * 2):
-        fid = assign(raw)
-        if index < stop and "-" in fid:
-            out[index] = fid
+        _, n = assign.occurrence(raw, index)
+        if index < stop and n > 1:
+            out[index] = n
     return out
 
 
@@ -297,9 +330,43 @@ def find_at(backend: ResqueBackend, key: str, index: int, raw: bytes | None = No
     assign = IdAssigner(key)
     top = min(length - 1, index + assign.horizon)
     for i, data in iter_newest_first(r, key, length=length, start=top, window=WINDOW * 2):
-        fid = assign(data)
+        fid = format_id(*assign.occurrence(data, i))
         if i == index:
             if raw is not None and data != raw:
                 return None
             return Entry(key, i, data, parse_failure(data, key=key, index=i, id=fid))
     return None
+
+
+_SAFE_LITERAL = re.compile(r"^[A-Za-z0-9 _:.,;!?#$%'()*+=@^`|~\-\[\]{}]{3,}$")
+
+
+def required_literal(pattern: str) -> bytes | None:
+    """A literal every match of `pattern` must contain, usable as a byte test on the stored JSON.
+
+    Only top-level literal runs of a pattern without alternation or flags count, and only when made of
+    characters no JSON encoder escapes (so the bytes appear verbatim in the record); else None.
+    """
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        parsed = sre_parse.parse(pattern)
+    except Exception:  # noqa: BLE001
+        return None
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return None
+    runs: list[str] = []
+    current: list[str] = []
+    for op, arg in parsed:
+        if op is sre_parse.LITERAL:
+            current.append(chr(arg))
+            continue
+        if op is sre_parse.BRANCH:
+            return None
+        runs.append("".join(current))
+        current = []
+    runs.append("".join(current))
+    best = max(runs, key=len)
+    return best.encode() if _SAFE_LITERAL.match(best) else None
