@@ -43,6 +43,13 @@ def _esc(m: re.Match[str]) -> str:
     return f"\\u{o:04x}"
 
 
+def _esc_surrogate(m: re.Match[str]) -> str:
+    o = ord(m.group(0))
+    if 0xDC80 <= o <= 0xDCFF:  # a byte that was not UTF-8, decoded with surrogateescape: show the byte
+        return f"\\x{o - 0xDC00:02x}"
+    return f"\\u{o:04x}"
+
+
 def visible(text: object, *, keep_newlines: bool = False, max_len: int | None = None) -> str:
     """Untrusted text -> a string safe to print: no control/bidi/zero-width characters remain."""
     if text is None:
@@ -53,7 +60,7 @@ def visible(text: object, *, keep_newlines: bool = False, max_len: int | None = 
         s = text if isinstance(text, str) else str(text)
     if max_len is not None and len(s) > max_len:
         s = s[:max_len] + "…"
-    s = _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", s)
+    s = _SURROGATE.sub(_esc_surrogate, s)
     return (_UNSAFE if keep_newlines else _UNSAFE_NO_NL).sub(_esc, s)
 
 

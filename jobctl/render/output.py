@@ -28,8 +28,9 @@ from jobctl.safe import visible
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
-_JSON_UNSAFE = re.compile(
-    "[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\u206a-\u206f\ufeff\u2028\u2029\u061c\u180e\ufff9-\ufffb]"
+_JSON_UNSAFE = re.compile(  # + lone surrogates (only the stdlib fallback emits them; \udXXX is valid JSON)
+    "[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\u206a-\u206f\ufeff\u2028\u2029\u061c\u180e\ufff9-\ufffb"
+    "\ud800-\udfff]"
 )
 
 
@@ -77,8 +78,19 @@ def json_dumps(obj: Any, *, pretty: bool = False) -> str:
     except TypeError:  # ints beyond 64 bits, etc.: fall back to the stdlib encoder
         import json
 
-        raw = json.dumps(obj, default=_default, ensure_ascii=False, indent=2 if pretty else None)
+        raw = json.dumps(_finite(obj), default=_default, ensure_ascii=False, indent=2 if pretty else None)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", raw)
+
+
+def _finite(o: Any) -> Any:
+    """NaN/Infinity -> None, as orjson writes them (the stdlib would emit the non-JSON `Infinity`)."""
+    if isinstance(o, float):
+        return o if o == o and o not in (float("inf"), float("-inf")) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
 
 
 def _default(o: Any) -> Any:
