@@ -262,7 +262,7 @@ def parse_failure(raw: bytes, *, key: str, index: int, id: str,
         return _bad_failure(raw, location, id, str(e))
     except Exception as e:  # noqa: BLE001
         return _bad_failure(raw, location, id, f"unreadable entry: {type(e).__name__}: {e}")
-    payload = value.get("payload")
+    payload: Any = value.get("payload")
     d, payload_problem = _payload_fields(payload)
     extra = {} if value.keys() <= _FAILURE_KEYS else {k: v for k, v in value.items() if k not in _FAILURE_KEYS}
     if d is None:
