@@ -71,6 +71,7 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
         self._by_key: dict[str, T] = {}
         self._visible_keys: list[str] = []
         self._cells: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._widths: dict[str, int] = {}  # widest cell per column since the last rebuild
         self.row_filter: RowFilter | None = None
         self.sort_index: int | None = self.DEFAULT_SORT
         self.sort_reverse = False
@@ -207,28 +208,54 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
         ordered = self._ordered()
         keys = [self.key_of(r) for r in ordered]
         rendered = {k: self._render_row(r) for k, r in zip(keys, ordered, strict=True)}
-        col_keys = (["_tag"] if self.TAGGABLE else []) + [c.key for c in self.COLUMNS]
-        if keys == self._visible_keys:
-            for k in keys:
-                new = tuple((t.plain, str(t.style)) for t in rendered[k])
-                old = self._cells.get(k)
-                if new == old:
-                    continue
-                for i, (cell, ck) in enumerate(zip(rendered[k], col_keys, strict=True)):
-                    if old is None or old[i] != new[i]:
-                        self.update_cell(k, ck, cell, update_width=True)
-                self._cells[k] = new
-        else:
-            cursor_key = self._visible_keys[self.cursor_row] if (
-                self._visible_keys and 0 <= self.cursor_row < len(self._visible_keys)) else None
-            self.clear()
-            for k in keys:
-                self.add_row(*rendered[k], key=k)
-            self._visible_keys = keys
-            self._cells = {k: tuple((t.plain, str(t.style)) for t in rendered[k]) for k in keys}
-            if cursor_key in rendered:
-                self.move_cursor(row=keys.index(cursor_key), animate=False)
+        if keys != self._visible_keys or not self._update_in_place(keys, rendered):
+            self._rebuild(keys, rendered)
         self._update_title()
+
+    def _update_in_place(self, keys: list[str], rendered: dict[str, list[Text]]) -> bool:
+        """Rewrite only the cells whose text changed; False when a value outgrew its column.
+
+        Cells are updated without `update_width` on purpose: DataTable re-measures the whole
+        column for every such cell, which is quadratic (minutes for 1,000 queues). Widths are
+        tracked here instead, and a value that no longer fits triggers one rebuild.
+        """
+        col_keys = self._column_keys()
+        changes: list[tuple[str, int, Text]] = []
+        for k in keys:
+            new = tuple((t.plain, str(t.style)) for t in rendered[k])
+            old = self._cells.get(k)
+            if new == old:
+                continue
+            for i, cell in enumerate(rendered[k]):
+                if old is None or old[i] != new[i]:
+                    if cell.cell_len > self._widths.get(col_keys[i], 0):
+                        return False
+                    changes.append((k, i, cell))
+            self._cells[k] = new
+        for k, i, cell in changes:
+            self.update_cell(k, col_keys[i], cell)
+        return True
+
+    def _rebuild(self, keys: list[str], rendered: dict[str, list[Text]]) -> None:
+        cursor_key = self._visible_keys[self.cursor_row] if (
+            self._visible_keys and 0 <= self.cursor_row < len(self._visible_keys)) else None
+        col_keys = self._column_keys()
+        self.clear()
+        widths = {ck: len(str(col.label)) for ck, col in zip(col_keys, self.columns.values(), strict=False)}
+        for k in keys:
+            cells = rendered[k]
+            for ck, cell in zip(col_keys, cells, strict=True):
+                if cell.cell_len > widths.get(ck, 0):
+                    widths[ck] = cell.cell_len
+            self.add_row(*cells, key=k)
+        self._widths = widths
+        self._visible_keys = keys
+        self._cells = {k: tuple((t.plain, str(t.style)) for t in rendered[k]) for k in keys}
+        if cursor_key in rendered:
+            self.move_cursor(row=keys.index(cursor_key), animate=False)
+
+    def _column_keys(self) -> list[str]:
+        return (["_tag"] if self.TAGGABLE else []) + [c.key for c in self.COLUMNS]
 
     def _update_title(self) -> None:
         total = len(self._rows)
