@@ -39,7 +39,7 @@ def event_parts(e: Event) -> list[tuple[str, str | None]]:
         return parts
     parts.append((f"{visible(e.queue or '-', max_len=24):<12} ", "bold"))
     if e.job_class:
-        call = e.job_class + (f"({short_args(e.args)})" if e.args is not None else "")
+        call = e.job_class + (f"({short_args(e.args)})" if e.args is not None and e.job_class != "?" else "")
         parts.append((visible(call, max_len=160) + " ", None))
     elif e.command and e.kind in ("other", "read", "bookkeeping"):
         parts.append((visible(e.command, max_len=40) + " ", None))
