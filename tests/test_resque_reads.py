@@ -385,3 +385,20 @@ def test_scheduler_and_status_plugins(redis_url: str, redis_client: Any) -> None
     assert caps.has_scheduler and caps.has_status
     with pytest.raises(NotFound):
         b.status("0" * 32)
+
+
+@pytest.mark.parametrize(("flt", "by"), [
+    (FailureFilter(), "exception"),
+    (FailureFilter(), "class,exception"),
+    (FailureFilter(queues=("toxic", "low")), "class"),
+    (FailureFilter(since=datetime(2026, 11, 27, 19, 51, 52, tzinfo=UTC)), "queue,error"),
+    (FailureFilter(until=datetime(2026, 11, 27, 19, 51, 51, tzinfo=UTC)), "worker"),
+    (FailureFilter(exceptions=("RuntimeError",)), "class"),  # not light: general path
+])
+def test_fast_grouping_equals_grouping_parsed_failures(fx: ResqueBackend, redis_client: Any,
+                                                       flt: FailureFilter, by: str) -> None:
+    from jobctl.model import group_failures
+
+    redis_client.rpush("resque:failed", b"", b"{bad json")  # bad rows group as class "?" in both paths
+    assert fx.failure_groups(flt, by) == group_failures(fx.failures(flt), by)
+    assert fx.failure_groups(flt, by, newest_first=False) == group_failures(fx.failures(flt), by)

@@ -96,8 +96,12 @@ def failed(
         return
     if group_by:
         keys = [k.strip() for k in group_by.split(",") if k.strip()]
+        grouper = getattr(b, "failure_groups", None)  # a backend may group natively (faster)
         try:
-            groups = group_failures(b.failures(flt, newest_first=not oldest_first, scan_limit=bound), group_by)
+            if grouper is not None:
+                groups = grouper(flt, group_by, newest_first=not oldest_first, scan_limit=bound)
+            else:
+                groups = group_failures(b.failures(flt, newest_first=not oldest_first, scan_limit=bound), group_by)
         except ValueError as e:
             raise UsageError(f"--group-by: {e}") from None
         emit(groups, _group_columns(keys), fmt, empty_message="no matching failures")

@@ -98,7 +98,6 @@ def peek(
         return "red" if d.get("parse_error") else None
 
     emit(records, _columns(jobs, b.kind == "delayed_job"), fmt, row_style=style,
-         title=f"{queue}: positions {offset}..{offset + len(jobs) - 1}" if jobs else None,
          empty_message=f"queue {queue} has no jobs at position {offset} or later" if flt.is_empty()
          else "no matching jobs")
 

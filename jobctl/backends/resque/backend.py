@@ -102,6 +102,23 @@ class ResqueBackend:
         finally:
             self.last_scan = jobs_mod.ScanNote(scanned=st.scanned, capped=st.capped, what="failures")
 
+    def failure_groups(self, filter: FailureFilter | None, by: str, *, newest_first: bool = True,
+                       scan_limit: int | None = None) -> list[dict[str, Any]]:
+        """`failed --group-by`: model.group_failures rows; queue/time-only filters skip building Failures."""
+        from jobctl.model import group_failures
+
+        flt = filter or FailureFilter()
+        if not failures_mod.light_groupable(flt):
+            return group_failures(self.failures(flt, newest_first=newest_first, scan_limit=scan_limit), by)
+        st = failures_mod.ScanStats()
+        self.last_scan = None
+        try:
+            with redis_errors(self.target):
+                return group_failures(failures_mod.group_records(self, flt, newest_first=newest_first,
+                                                                 scan_limit=scan_limit, stats=st), by)
+        finally:
+            self.last_scan = jobs_mod.ScanNote(scanned=st.scanned, capped=st.capped, what="failures")
+
     def count_failures(self, filter: FailureFilter | None = None, *, cap: int | None = None,
                        scan_limit: int | None = None) -> tuple[int, bool]:
         with redis_errors(self.target):

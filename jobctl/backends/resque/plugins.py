@@ -82,7 +82,7 @@ def scheduled_jobs(backend: ResqueBackend, *, limit: int, offset: int = 0, per_s
             ts_text = m.decode("ascii", "replace")
             due = parse_epoch(_ts(m) or 0)
             for i, raw in enumerate(raws):
-                job = parse_job(raw, queue=None, position=i, id=f"delayed:{ts_text}@{i}")
+                job = parse_job(raw, queue=None, position=i, id=f"delayed:{ts_text}[{i}]")
                 q = job.extra.pop("queue", None)
                 job.queue = q if isinstance(q, str) else None
                 job.state = "scheduled" if job.state != "bad" else "bad"
