@@ -46,7 +46,8 @@ def top(
 def register(app: typer.Typer) -> None:
     app.command(
         "top",
-        help="Live TUI: queues, workers, failures; drill down, filter, tag and requeue/discard with confirmation.",
+        help="Live TUI: queues, workers, failures; drill down, filter, tag and requeue/discard with confirmation. "
+             "Press ? for every key; remap keys in the [keymap] table of the config file (e.g. requeue = \"R\").",
         epilog=examples("jobctl -t prod top", "jobctl -u redis://127.0.0.1:6379/0 top --interval 1",
                         "jobctl --read-only -u postgresql://app@db/app top"),
     )(top)
