@@ -122,7 +122,6 @@ def _open_source(b: Any, from_: str | None, *, dj: bool, kinds: frozenset[str], 
     if dj:
         from jobctl.backends.delayed_job.follow import follow as dj_follow
 
-        err(f"following {b.target.label()} by polling every {period:g} s (Delayed Job has no event stream)")
         return dj_follow(b, interval=period, stop=stop, notice=err), None
     from jobctl.parse.monitor_events import EventDecoder
 

@@ -241,6 +241,8 @@ def follow(backend: DelayedJobBackend, **kwargs: Any) -> Iterator[Event]:
     poller = DJPoller(backend, max_pages=int(kwargs.get("max_pages") or 20),
                       watch_cap=int(kwargs.get("watch_cap") or WATCH_CAP), notice=kwargs.get("notice"))
     poller.start()
+    poller.notice(f"following {backend.target.label()} by polling every {interval:g} s "
+                  f"(Delayed Job has no event stream; watching {len(poller.watch)} running jobs)")
     while True:
         t0 = time.monotonic()
         yield from poller.poll()

@@ -1,0 +1,215 @@
+"""`jobctl tail` on Delayed Job (polling), against real SQLite, PostgreSQL and MariaDB tables.
+
+The table is the real delayed_job schema with the real fixture rows. Row changes are made with
+the statements Delayed Job itself issues (INSERT on enqueue; lock = UPDATE locked_at/locked_by
+without touching updated_at, like DJ's `update_all`; success = DELETE; reschedule and `fail!` =
+save! with updated_at), plus jobctl's own requeue; each poll must report exactly what changed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from dj_data import load_fixture
+
+from jobctl.backends.delayed_job.backend import DelayedJobBackend
+from jobctl.backends.delayed_job.follow import DJPoller
+from jobctl.targets import Target
+from jobctl.timeutil import utcnow
+
+HANDLER = "--- !ruby/struct:NewsletterJob\ntext: hello tail\nemails:\n- a@example.com\n"
+WORKER = "host:tailbox pid:4242"
+
+
+class DJ:
+    """Makes the row changes Delayed Job makes, through the backend's own table and time codec."""
+
+    def __init__(self, url: str) -> None:
+        self.b = DelayedJobBackend(Target(url=url))
+        self.t = self.b.table
+        self.c = self.t.c
+
+    def now(self, delta: float = 0) -> Any:
+        return self.b.db_time(utcnow() + timedelta(seconds=delta))
+
+    def run(self, stmt: Any) -> Any:
+        with self.b.engine.begin() as conn:
+            return conn.execute(stmt)
+
+    def enqueue(self, queue: str = "tailq") -> int:
+        now = self.now()
+        res = self.run(self.t.insert().values(priority=0, attempts=0, handler=HANDLER, queue=queue, run_at=now,
+                                              created_at=now, updated_at=now))
+        return int(res.inserted_primary_key[0])
+
+    def lock(self, rid: int) -> None:
+        self.run(self.t.update().where(self.c.id == rid).values(locked_at=self.now(), locked_by=WORKER))
+
+    def finish(self, rid: int) -> None:
+        self.run(self.t.delete().where(self.c.id == rid))
+
+    def reschedule(self, rid: int, attempts: int) -> None:
+        self.run(self.t.update().where(self.c.id == rid).values(
+            attempts=attempts, run_at=self.now(5 + attempts**4), locked_at=None, locked_by=None,
+            last_error="boom (RuntimeError)\n/app/jobs/newsletter.rb:3:in `perform'", updated_at=self.now()))
+
+    def fail(self, rid: int, attempts: int) -> None:
+        self.run(self.t.update().where(self.c.id == rid).values(
+            attempts=attempts, failed_at=self.now(), locked_at=None, locked_by=None,
+            last_error="final boom (RuntimeError)\n/app/jobs/newsletter.rb:3:in `perform'", updated_at=self.now()))
+
+    def unlock(self, rid: int) -> None:
+        self.run(self.t.update().where(self.c.id == rid).values(locked_at=None, locked_by=None))
+
+    def close(self) -> None:
+        self.b.close()
+
+
+@pytest.fixture(params=["sqlite", "pg", "mysql"])
+def dj_url(request: pytest.FixtureRequest) -> str:
+    url = request.getfixturevalue({"sqlite": "sqlite_url", "pg": "pg_url", "mysql": "mysql_url"}[request.param])
+    load_fixture(url)
+    return str(url)
+
+
+def kinds(events: list[Any]) -> list[tuple[str, str | None]]:
+    return [(e.kind, e.job_class) for e in events]
+
+
+def test_each_poll_reports_what_changed(dj_url: str) -> None:
+    dj = DJ(dj_url)
+    b = DelayedJobBackend(Target(url=dj_url))
+    poller = DJPoller(b)
+    poller.start()
+    assert poller.poll() == []  # nothing changed yet: the fixture's history is not replayed
+
+    a = dj.enqueue()
+    ev = poller.poll()
+    assert kinds(ev) == [("enqueue", "NewsletterJob")]
+    assert ev[0].queue == "tailq" and ev[0].key.endswith(f"#{a}") and ev[0].args
+
+    dj.lock(a)
+    ev = poller.poll()
+    assert kinds(ev) == [("start", "NewsletterJob")] and ev[0].worker == WORKER and ev[0].detail == "attempt 1"
+
+    dj.finish(a)
+    ev = poller.poll()
+    assert kinds(ev) == [("done", "NewsletterJob")] and ev[0].worker == WORKER
+
+    r = dj.enqueue()
+    dj.lock(r)
+    ev = poller.poll()
+    assert kinds(ev) == [("enqueue", "NewsletterJob"), ("start", "NewsletterJob")]
+    dj.reschedule(r, 1)
+    ev = poller.poll()
+    assert kinds(ev) == [("retry", "NewsletterJob")] and "attempt 1 failed: boom (RuntimeError)" in ev[0].detail
+    dj.lock(r)
+    dj.fail(r, 2)
+    ev = poller.poll()
+    assert [e.kind for e in ev] == ["fail"] and "after 2 attempts: final boom" in ev[0].detail
+
+    assert poller.poll() == []  # the overlap window re-reads rows but reports nothing twice
+
+    u = dj.enqueue()
+    dj.lock(u)
+    poller.poll()
+    dj.unlock(u)
+    assert [e.kind for e in poller.poll()] == ["unlock"]
+    dj.finish(u)
+    assert [e.kind for e in poller.poll()] == ["done"]
+
+    # jobctl's own requeue of the failed row, then a discard of it
+    p = subprocess.run([sys.executable, "-m", "jobctl", "-u", dj_url, "requeue", "--id", str(r), "--yes"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert [e.kind for e in poller.poll()] == ["requeue"]
+    dj.fail(r, 1)
+    poller.poll()
+    dj.finish(r)
+    assert [e.kind for e in poller.poll()] == ["remove"]
+    dj.close()
+    b.close()
+
+
+def test_jobs_running_at_start_and_old_failures_are_followed(dj_url: str) -> None:
+    dj = DJ(dj_url)
+    running = dj.enqueue()
+    dj.lock(running)
+    b = DelayedJobBackend(Target(url=dj_url))
+    poller = DJPoller(b)
+    poller.start()
+    assert running in poller.watch
+    dj.finish(running)
+    ev = poller.poll()
+    assert kinds(ev) == [("done", "NewsletterJob")] and "row deleted after" in ev[0].detail
+    with b.read() as conn:
+        from sqlalchemy import select
+
+        old_failed = conn.execute(select(dj.c.id).where(dj.c.failed_at.is_not(None)).limit(1)).scalar()
+    assert old_failed is not None and old_failed not in poller.watch
+    p = subprocess.run([sys.executable, "-m", "jobctl", "-u", dj_url, "requeue", "--id", str(old_failed), "--yes"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    ev = poller.poll()
+    assert [e.kind for e in ev] == ["requeue"] and ev[0].key.endswith(f"#{old_failed}")
+    dj.close()
+    b.close()
+
+
+def test_polling_is_bounded_per_poll(dj_url: str) -> None:
+    dj = DJ(dj_url)
+    b = DelayedJobBackend(Target(url=dj_url))
+    poller = DJPoller(b, max_pages=1)
+    poller.start()
+    ids = [dj.enqueue() for _ in range(3)]
+    from jobctl.backends.delayed_job import follow as follow_mod
+
+    old = follow_mod.PAGE
+    follow_mod.PAGE = 2
+    try:
+        first = poller.poll()
+        second = poller.poll()
+    finally:
+        follow_mod.PAGE = old
+    assert [e.kind for e in first] == ["enqueue", "enqueue"] and [e.kind for e in second] == ["enqueue"]
+    assert [e.key.rsplit("#", 1)[1] for e in first + second] == [str(i) for i in ids]
+    dj.close()
+    b.close()
+
+
+def test_cli_tail_on_delayed_job(dj_url: str) -> None:
+    dj = DJ(dj_url)
+    proc = subprocess.Popen([sys.executable, "-m", "jobctl", "-u", dj_url, "tail", "-o", "jsonl", "--interval", "0.2s",
+                             "--count", "3", "--event", "enqueue,start,done"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    line = b""
+    assert proc.stderr is not None
+    while time.monotonic() < deadline and b"by polling every" not in line:  # said once its marks are set
+        line = proc.stderr.readline().encode()
+        if proc.poll() is not None:
+            pytest.fail(proc.stderr.read())
+    a = dj.enqueue()
+    time.sleep(0.8)
+    dj.lock(a)
+    time.sleep(0.8)
+    dj.finish(a)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    ev = [json.loads(x) for x in out.splitlines()]
+    assert [(e["kind"], e["job_class"]) for e in ev] == [("enqueue", "NewsletterJob"), ("start", "NewsletterJob"),
+                                                       ("done", "NewsletterJob")]
+    assert "--- tail summary" in err and "tailq" in err
+    dj.close()
+
+
+def test_raw_is_refused_on_delayed_job(dj_url: str) -> None:
+    p = subprocess.run([sys.executable, "-m", "jobctl", "-u", dj_url, "tail", "--raw"], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 2 and "--raw" in p.stderr
