@@ -110,7 +110,7 @@ def failed(
     flt.limit = limit or None
     stream = b.failures(flt, newest_first=not oldest_first, scan_limit=bound)
     if fmt == "table":
-        rows = [_row(f) for f in stream]
+        rows = [_row(f, b.kind) for f in stream]
         emit(rows, _columns(rows), fmt, empty_message="no matching failures",
              row_style=lambda d: "red" if d.get("parse_error") else ("dim" if d.get("retried_at") else None))
         if limit and len(rows) >= limit:
@@ -121,11 +121,11 @@ def failed(
     _note_capped(b)
 
 
-def _row(f: Any) -> dict[str, Any]:
-    from jobctl.render.fields import job_label
+def _row(f: Any, kind: str) -> dict[str, Any]:
+    from jobctl.render.fields import display_class, job_label
 
     d = f.to_dict()
-    d["label"] = job_label(f.name, f.parse_error)
+    d["label"] = job_label(display_class(kind, f.name, f.job_class), f.parse_error)
     if f.parse_error:
         d["error"] = f"{f.parse_error}: {f.raw or ''}"
     return d

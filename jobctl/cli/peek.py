@@ -60,7 +60,7 @@ def peek(
 
     from jobctl.errors import UsageError
     from jobctl.model import JOB_STATES, JobFilter
-    from jobctl.render.fields import job_label
+    from jobctl.render.fields import display_class, job_label
     from jobctl.render.output import emit
     from jobctl.safe import visible
 
@@ -88,7 +88,7 @@ def peek(
     records = []
     for j in jobs:
         d = j.to_dict()
-        d["label"] = job_label(j.name, j.parse_error)
+        d["label"] = job_label(display_class(b.kind, j.name, j.job_class), j.parse_error)
         d["problem"] = j.parse_error
         if j.parse_error and j.raw is not None:
             d["args"] = j.raw[:60]

@@ -124,3 +124,12 @@ def job_label(name: str | None, parse_error: str | None = None) -> str:
     if parse_error:
         return f"BAD ({name})" if name and name != "?" else "BAD"
     return name or "?"
+
+
+def display_class(backend_kind: str, name: str | None, job_class: str | None) -> str | None:
+    """The CLASS column: Resque's display name ("X (via ActiveJob)"); on Delayed Job the job class
+    (DJ's own `name` for ActiveJob rows is a long "… from DelayedJob(q) with arguments: …" sentence,
+    kept whole in `-o json` and `show`)."""
+    if backend_kind == "delayed_job" and job_class:
+        return job_class
+    return name
