@@ -35,7 +35,7 @@ from datetime import timedelta
 
 from jobctl.model import Event
 from jobctl.parse.monitor import MonitorLine, parse_line
-from jobctl.parse.monitor_handlers import EPOCH, SCRIPT, Pop, ResqueKeyHandlers, text
+from jobctl.parse.monitor_handlers import COUNTERS, EPOCH, READS, SCRIPT, Pop, ResqueKeyHandlers, text
 
 KINDS: tuple[str, ...] = (
     "enqueue", "reserve", "start", "done", "fail", "requeue", "remove", "dequeue", "worker-start",
@@ -59,6 +59,10 @@ class EventDecoder(ResqueKeyHandlers):
                  kinds: frozenset[str] | set[str] | None = None, keep_raw: bool = False) -> None:
         super().__init__(namespace, frozenset(kinds) if kinds is not None else frozenset(KINDS), keep_raw)
         self.all_keys = all_keys
+        # Commands whose only possible event is an unwanted kind and that change no pairing state:
+        # skipped before any decoding (most of a busy stream is workers' GETs and INCRBYs).
+        self._unwanted = (READS if "read" not in self.kinds else frozenset()) | (
+            COUNTERS if "bookkeeping" not in self.kinds else frozenset())
         self.lines = 0  # parsed lines fed
         self.unparsed = 0  # lines that were not MONITOR lines (counted by decode_lines)
         self._last_sweep_us = 0
@@ -84,7 +88,8 @@ class EventDecoder(ResqueKeyHandlers):
             key = self._pattern_arg(cmd, args)
         prefix = self.prefix
         if key.startswith(prefix) and (prefix or key):
-            self._namespace_command(cmd, key[len(prefix):], line, raw, out)
+            if cmd not in self._unwanted:
+                self._namespace_command(cmd, key[len(prefix):], line, raw, out)
         elif self.all_keys and "other" in self.kinds:
             out.append(self._event("other", line, raw, key=text(key) if key else None))
         return out
