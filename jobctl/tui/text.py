@@ -51,13 +51,6 @@ def age_since(when: datetime | None, now: datetime) -> str:
     return format_age((now - when).total_seconds())
 
 
-def clock_time(when: datetime | None) -> str:
-    """UTC wall-clock time for 'newest failure' columns (same day implied): HH:MM:SS, else date."""
-    if when is None:
-        return "-"
-    return when.strftime("%Y-%m-%d %H:%M:%S")
-
-
 def guarded(render: Callable[[], Text]) -> Text:
     """Render one cell; a bad entry shows a marker instead of taking the whole view down."""
     try:

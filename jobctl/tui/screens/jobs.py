@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from jobctl.model import Job
+from jobctl.model import Job, JobFilter
 from jobctl.safe import visible
 from jobctl.timeutil import format_age
 from jobctl.tui.keymap import JOB_SCREEN_KEYS
@@ -19,6 +19,8 @@ from jobctl.tui.widgets.meters import Meters
 
 if TYPE_CHECKING:
     from jobctl.tui.app import TopApp
+
+PENDING_STATES = ("ready", "retrying", "scheduled")  # what Queue.size counts on Delayed Job
 
 
 class QueueJobsScreen(Screen[None]):
@@ -40,8 +42,14 @@ class QueueJobsScreen(Screen[None]):
         yield Footer()
 
     def _load(self, offset: int, limit: int) -> list[Job]:
-        """Runs in a worker thread: exactly one window, through the shared backend lock."""
-        return self.top.read(lambda b: b.peek(self.queue_name, limit=limit, offset=offset))
+        """Runs in a worker thread: exactly one window, through the shared backend lock.
+
+        Delayed Job's plain peek lists only rows a worker would take now; the queue's size also
+        counts scheduled and retrying rows, so the list asks for exactly those states.
+        """
+        states = PENDING_STATES if self.top.backend.kind == "delayed_job" else ()
+        flt = JobFilter(states=states) if states else None
+        return self.top.read(lambda b: b.peek(self.queue_name, limit=limit, offset=offset, filter=flt))
 
     def on_mount(self) -> None:
         self.query_one(JobList).focus()

@@ -11,14 +11,15 @@ from typing import ClassVar
 from rich.text import Text
 
 from jobctl.tui.failgroups import FailureGroup, FailureRow
-from jobctl.tui.text import age_since, clock_time, count, plain, safe
+from jobctl.tui.text import age_since, count, plain, safe
 from jobctl.tui.widgets.panel_table import ColumnSpec, PanelTable
 
 
 def _newest(g: FailureGroup, now: datetime) -> Text:
     if g.newest is None:
         return plain("-", "dim")
-    return plain(f"{clock_time(g.newest)} ({age_since(g.newest, now)} ago)")
+    stamp = f"{g.newest:%H:%M:%S}" if g.newest.date() == now.date() else f"{g.newest:%Y-%m-%d}"
+    return plain(f"{stamp} ({age_since(g.newest, now)})")
 
 
 def _ts(g: FailureGroup | FailureRow) -> float | None:
@@ -33,14 +34,14 @@ class FailureGroupsTable(PanelTable[FailureGroup]):
     TAGGABLE = True
     DEFAULT_SORT = None  # already ordered by count, newest
     COLUMNS: ClassVar = (
-        ColumnSpec("class", "class", lambda g, n: safe(g.job_class, max_len=40), sort_key=lambda g: g.job_class),
-        ColumnSpec("exception", "exception", lambda g, n: safe(g.exception, style="red", max_len=36),
-                   sort_key=lambda g: g.exception),
         ColumnSpec("count", "count", lambda g, n: plain(count(g.count), "bold"), sort_key=lambda g: g.count,
                    descending=True),
+        ColumnSpec("class", "class", lambda g, n: safe(g.job_class, max_len=26), sort_key=lambda g: g.job_class),
+        ColumnSpec("exception", "exception", lambda g, n: safe(g.exception, style="red", max_len=26),
+                   sort_key=lambda g: g.exception),
+        ColumnSpec("newest", "newest", _newest, sort_key=_ts, descending=True),
         ColumnSpec("queues", "queues", lambda g, n: safe(",".join(sorted(g.queues)), max_len=24),
                    sort_key=lambda g: ",".join(sorted(g.queues))),
-        ColumnSpec("newest", "newest", _newest, sort_key=_ts, descending=True),
     )
 
     def key_of(self, row: FailureGroup) -> str:

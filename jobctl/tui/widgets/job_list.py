@@ -23,7 +23,7 @@ from textual.strip import Strip
 
 from jobctl.model import Job
 from jobctl.safe import visible
-from jobctl.timeutil import utcnow
+from jobctl.timeutil import format_age, utcnow
 from jobctl.tui.keymap import JOB_LIST_KEYS
 from jobctl.tui.text import age_since, compact_args, state_style
 
@@ -41,10 +41,14 @@ def job_line(pos: int, job: Job, now: datetime) -> Text:
         t.append("bad      ", style="bold red")
         t.append(visible(f"unparseable entry: {job.parse_error}  {job.raw or ''}", max_len=300), style="red")
         return t
-    t.append(f"{job.state:<9}", style=state_style(job.state))
+    t.append(f"{job.state:<10}", style=state_style(job.state))
     t.append(f"{visible(job.name or job.job_class, max_len=60):<40} ", style="bold")
-    when = job.enqueued_at or job.created_at
-    t.append(f"{age_since(when, now) + ' ago' if when else '-':>11}  ", style="dim")
+    if job.state in ("scheduled", "retrying") and job.run_at is not None and job.run_at > now:
+        when_text = "in " + format_age((job.run_at - now).total_seconds())
+    else:
+        when = job.enqueued_at or job.created_at
+        when_text = age_since(when, now) + " ago" if when else "-"
+    t.append(f"{when_text:>11}  ", style="dim")
     if job.attempts:
         t.append(f"×{job.attempts} ", style="yellow")
     t.append(visible(compact_args(job.args), max_len=400))
@@ -139,6 +143,12 @@ class JobList(ScrollView, can_focus=True):
             self._pages.move_to_end(page)
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
+            if len(jobs) < PAGE and page * PAGE + len(jobs) < self.total:
+                # the list ends earlier than the last size said (consumed meanwhile): show where
+                self.total = page * PAGE + len(jobs)
+                self.cursor = min(self.cursor, max(self.total - 1, 0))
+                self._update_virtual_size()
+                self.post_message(self.CursorMoved())
         self.refresh()
 
     # ------------------------------------------------------------------ movement
