@@ -110,13 +110,13 @@ def test_script_acts_only_on_entries_that_still_hold_the_expected_bytes(redis_ur
         return Entry(index=i, raw=raw, id=str(i), queue="low", job_class="J", target="low", span=payload_span(raw))
 
     # index 2 is claimed to hold recs[3] (stale view): it must be left alone, and recs[3] too
-    acted, removed = script.run(f"{NS}:failed", "move", [entry(1, recs[1]), entry(2, recs[3]), entry(4, recs[4])])
+    acted, removed, _ = script.run(f"{NS}:failed", "move", [entry(1, recs[1]), entry(2, recs[3]), entry(4, recs[4])])
     assert acted == [True, False, True] and removed == 2
     assert r.lrange(f"{NS}:failed", 0, -1) == [recs[0], recs[2], recs[3], recs[5]]
     assert r.lrange(f"{NS}:queue:low", 0, -1) == [b'{"class":"J","args":[1]}', b'{"class":"J","args":[4]}']
     assert r.smembers(f"{NS}:queues") == {b"low"}
     # a contiguous head batch is trimmed, not scanned
-    acted, removed = script.run(f"{NS}:failed", "discard", [entry(0, recs[0]), entry(1, recs[2])])
+    acted, removed, _ = script.run(f"{NS}:failed", "discard", [entry(0, recs[0]), entry(1, recs[2])])
     assert acted == [True, True] and r.lrange(f"{NS}:failed", 0, -1) == [recs[3], recs[5]]
 
 
@@ -126,7 +126,7 @@ def test_script_keep_mode_replaces_the_record(redis_url: str, redis_client) -> N
     r.rpush(f"{NS}:failed", rec)
     e = Entry(index=0, raw=rec, id="x", queue="q", job_class="J", target="q", span=payload_span(rec),
               new_raw=with_retried_at(rec, "2026/11/28 00:00:00 UTC"))
-    assert MoveScript(r, NS).run(f"{NS}:failed", "keep", [e]) == ([True], 0)
+    assert MoveScript(r, NS).run(f"{NS}:failed", "keep", [e]) == ([True], 0, None)
     assert r.lrange(f"{NS}:failed", 0, -1) == [e.new_raw]
     assert r.lrange(f"{NS}:queue:q", 0, -1) == [b'{"class":"J","args":[]}']
 

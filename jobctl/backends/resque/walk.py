@@ -17,15 +17,16 @@ found any more (changed or removed by someone else) is reported as skipped, neve
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from jobctl.backends.resque.ids import IdAssigner
 from jobctl.backends.resque.script import Entry, MoveScript
 
+TARGET_US = 3000  # aim for ~3 ms of server time per script call (1.5-6 ms band)
+MIN_WINDOW, MAX_WINDOW = 50, 2000
 RESYNC_LIMIT = 20  # anchor re-locations per list before giving up (then: "rerun to finish")
 RELOCATE_ATTEMPTS = 3
 
@@ -43,7 +44,7 @@ class ListSnap:
 class Sink(Protocol):
     """Where a walk reports what happened to the selected entries (bounded: nothing is kept here)."""
 
-    def done(self, e: Entry) -> None: ...
+    def done(self, entries: list[Entry]) -> None: ...
     def skipped(self, e: Entry, reason: str) -> None: ...
     def note(self, text: str) -> None: ...
     def incomplete(self, text: str) -> None: ...
@@ -60,7 +61,7 @@ class Walker:
     def __init__(self, r: Any, snap: ListSnap, select: Select, script: MoveScript | None, mode: str,
                  call: Call, sink: Sink, *, window: int = 250, stop: Callable[[], bool] = lambda: False,
                  on_scanned: Callable[[int], None] = lambda n: None,
-                 stop_at: Callable[[bytes], bool] = lambda raw: False) -> None:
+                 stop_at: Callable[[bytes], bool] | None = None, ids: bool = True) -> None:
         self.r = r
         self.snap = snap
         self.select = select
@@ -70,9 +71,10 @@ class Walker:
         self.window = window
         self.stop = stop  # True when the selection limit is reached
         self.on_scanned = on_scanned
-        self.stop_at = stop_at  # True: this entry and everything older is outside the filter (--since)
+        self.stop_at = stop_at or (lambda raw: False)  # True: this entry and all older ones are out (--since)
+        self.plain = stop_at is None  # no --since cut-off
+        self.ids = ids  # False: the selector needs no ids (no --id filter); it hashes the few it reports
         self.out = sink
-        self.max_call_ms = 0.0
         self._acted_keep: set[int] = set()  # keep mode: indexes rewritten in the current window
 
     # ------------------------------------------------------------------ walk
@@ -82,41 +84,57 @@ class Walker:
         assign = IdAssigner(key)
         anchor: bytes | None = None
         resyncs = 0
+        prefetched: tuple[int, int, list[bytes]] | None = None
         while hi >= 0 and not self.stop():
-            lo = max(0, hi - self.window + 1)
-            top = hi + 1 if anchor is not None else hi
-            rows, _ = self.call(partial(self.r.lrange, key, lo, top), False)
-            if anchor is not None:
-                if len(rows) != top - lo + 1 or rows[-1] != anchor:
-                    resyncs += 1
-                    found = self._relocate(anchor, hi + 1) if resyncs <= RESYNC_LIMIT else None
-                    if found is None:
-                        self.out.incomplete(
-                            f"{key}: the list changed under the walk (entries removed by someone else); "
-                            "stopped early — rerun the same command to finish")
-                        return
-                    hi = found - 1
-                    continue
-                rows = rows[:-1]
+            # read [lo, hi] plus the entry just above (the anchor check)
+            if prefetched is not None and prefetched[1] == hi + 1:
+                lo, _, rows = prefetched
+            else:
+                lo = max(0, hi - self.window + 1)
+                rows, _ = self.call(partial(self.r.lrange, key, lo, hi + 1), False)
+            prefetched = None
+            above = rows[hi - lo + 1] if len(rows) > hi - lo + 1 else None
+            rows = rows[: hi - lo + 1]
+            if anchor is not None and above != anchor:
+                resyncs += 1
+                found = self._relocate(anchor, hi + 1) if resyncs <= RESYNC_LIMIT else None
+                if found is None:
+                    self.out.incomplete(
+                        f"{key}: the list changed under the walk (entries removed by someone else); "
+                        "stopped early — rerun the same command to finish")
+                    return
+                hi = found - 1
+                continue
             if not rows:
                 break
-            lo = hi - len(rows) + 1 if len(rows) < hi - lo + 1 else lo
             picked: list[Entry] = []
             done_scan = False
-            for i in range(len(rows) - 1, -1, -1):
-                raw = rows[i]
-                if self.stop_at(raw):
-                    done_scan = True
-                    break
-                fid = assign(raw)
-                e = self.select(lo + i, raw, fid)
-                if e is not None:
-                    picked.append(e)
-                    if self.stop():
+            select = self.select
+            if not self.ids and self.plain:  # `--all`: nothing can stop the window early
+                for i in range(len(rows) - 1, -1, -1):
+                    e = select(lo + i, rows[i], "")
+                    if e is not None:
+                        picked.append(e)
+            else:
+                for i in range(len(rows) - 1, -1, -1):
+                    raw = rows[i]
+                    if self.stop_at(raw):
+                        done_scan = True
                         break
+                    e = select(lo + i, raw, assign(raw) if self.ids else "")
+                    if e is not None:
+                        picked.append(e)
+                        if self.stop():
+                            break
             self.on_scanned(len(rows))
             picked.reverse()  # ascending index, as the script wants
-            removed = self._act(picked) if picked else set()
+            more = lo > 0 and not done_scan and not self.stop()
+            nxt = (max(0, lo - self.window), lo) if more else None
+            removed: set[int] = set()
+            if picked:
+                removed, fetched = self._act(picked, nxt)
+                if fetched is not None and nxt is not None:
+                    prefetched = (nxt[0], nxt[1], fetched)
             anchor = self._next_anchor(rows, lo, removed, anchor, picked)
             hi = lo - 1
             if done_scan:
@@ -150,26 +168,31 @@ class Walker:
         return anchor
 
     # ------------------------------------------------------------------ act
-    def _act(self, entries: list[Entry]) -> set[int]:
-        """Run the script on one batch; retry mismatches after re-locating them. Returns removed indexes."""
+    def _act(self, entries: list[Entry], prefetch: tuple[int, int] | None) -> tuple[set[int], list[bytes] | None]:
+        """Run the script on one batch (pipelined with the LRANGE of the next window, which our
+        removals above it cannot shift); retry mismatches after re-locating them.
+
+        Returns (indexes removed, the next window's rows or None when they must be re-read)."""
         self._acted_keep = set()
         if self.script is None:  # dry run
-            for e in entries:
-                self.out.done(e)
-            return set()
+            self.out.done(entries)
+            return set(), None
         removed: set[int] = set()
-        t0 = time.perf_counter()
-        (statuses, _), retried = self.call(lambda: self.script.run(self.snap.key, self.mode, entries), True)  # type: ignore[union-attr]
-        self.max_call_ms = max(self.max_call_ms, (time.perf_counter() - t0) * 1000)
-        self._tune(time.perf_counter() - t0)
-        for e, ok in zip(entries, statuses, strict=True):
-            if ok:
-                self.out.done(e)
-                self._mark(e, removed)
+        script = self.script
+        ahead = (self.snap.key, *prefetch) if prefetch is not None else None
+        (statuses, _, fetched), retried = self.call(lambda: script.run(self.snap.key, self.mode, entries, ahead), True)
+        self._tune(script.last_server_us)
+        acted = [e for e, ok in zip(entries, statuses, strict=True) if ok]
+        self.out.done(acted)
+        if self.mode == "keep":
+            self._acted_keep.update(e.index for e in acted)
+        else:
+            removed.update(e.index for e in acted)
+        clean = len(acted) == len(entries)
         for e, ok in zip(entries, statuses, strict=True):
             if not ok:
                 self._retry_one(e, removed, uncertain=retried)
-        return removed
+        return removed, fetched if clean else None
 
     def _mark(self, e: Entry, removed: set[int]) -> None:
         if self.mode == "keep":
@@ -185,7 +208,7 @@ class Walker:
                 if uncertain:
                     # The reply of a call that included this entry was lost and the entry is gone:
                     # the atomic script ran (it is the only thing here that removes it).
-                    self.out.done(e)
+                    self.out.done([e])
                     self.out.uncertain()
                     self._mark(e, removed)
                     e.index = original
@@ -193,10 +216,10 @@ class Walker:
                 self.out.skipped(e, "changed or removed by someone else after it was read")
                 return
             e.index = found
-            (statuses, _), retried = self.call(lambda: self.script.run(self.snap.key, self.mode, [e]), True)  # type: ignore[union-attr]
+            (statuses, _, _), retried = self.call(lambda: self.script.run(self.snap.key, self.mode, [e]), True)  # type: ignore[union-attr]
             uncertain = uncertain or retried
             if statuses[0]:
-                self.out.done(e)
+                self.out.done([e])
                 # Removal at `found` shifts entries above it, which the walk already passed.
                 if self.mode == "keep":
                     self._acted_keep.add(original)
@@ -221,10 +244,10 @@ class Walker:
         pos, _ = self.call(lambda: self.r.lpos(key, raw, rank=-1), False)
         return int(pos) if pos is not None else None
 
-    def _tune(self, seconds: float) -> None:
-        """Keep each script call short: shrink the window when a call took long, grow it when quick."""
-        ms = seconds * 1000
-        if ms > 6.0 and self.window > 50:
-            self.window = max(50, self.window // 2)
-        elif ms < 2.0 and self.window < 1000:
-            self.window = min(1000, self.window + self.window // 2)
+    def _tune(self, server_us: int) -> None:
+        """Keep each script call short (it blocks Redis): size the window by the script's own
+        server time, measured inside the script, so a busy client machine does not skew it."""
+        if server_us > TARGET_US * 2 and self.window > MIN_WINDOW:
+            self.window = max(MIN_WINDOW, self.window // 2)
+        elif server_us < TARGET_US // 2 and self.window < MAX_WINDOW:
+            self.window = min(MAX_WINDOW, self.window * 2)

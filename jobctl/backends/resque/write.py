@@ -24,7 +24,14 @@ import orjson
 
 from jobctl.backends.base import MutationInterrupted, Progress
 from jobctl.backends.resque import failures as failures_mod
-from jobctl.backends.resque.rawspan import SpanError, payload_span, resque_stamp, with_retried_at
+from jobctl.backends.resque.ids import entry_hash
+from jobctl.backends.resque.rawspan import (
+    SpanError,
+    fast_payload_span,
+    payload_span,
+    resque_stamp,
+    with_retried_at,
+)
 from jobctl.backends.resque.script import Entry, MoveScript
 from jobctl.backends.resque.walk import ListSnap, Walker
 from jobctl.errors import TargetUnreachable, Unsupported, UsageError
@@ -112,10 +119,10 @@ def _run(backend: ResqueBackend, flt: FailureFilter, action: str, mode: str, to_
         for ls in snap:
             if acc.full():
                 break
-            select = _selector(flt, ls, mode, to_queue, stamp_now, acc, backend,
-                               wanted.get(ls.key) if wanted is not None else None)
+            chosen = wanted.get(ls.key, set()) if wanted is not None else None
+            select = _selector(flt, ls, mode, to_queue, stamp_now, acc, backend, chosen)
             Walker(client, ls, select, script, mode, call, acc, stop=acc.full, on_scanned=on_scanned,
-                   stop_at=_since_stop(flt)).run()
+                   stop_at=_since_stop(flt), ids=not uses_light_path(flt, chosen)).run()
     except KeyboardInterrupt:
         raise MutationInterrupted(acc.interrupted_message()) from None
     finally:
@@ -172,10 +179,10 @@ def _caller(backend: ResqueBackend) -> Callable[[Callable[[], Any], bool], tuple
     return call
 
 
-def _since_stop(flt: FailureFilter) -> Callable[[bytes], bool]:
+def _since_stop(flt: FailureFilter) -> Callable[[bytes], bool] | None:
     """Newest-first, failures are in time order: stop a list at the first entry well before --since."""
     if flt.since is None or flt.ids:
-        return lambda raw: False
+        return None
     bound = flt.since - failures_mod.SINCE_SKEW
 
     def stop(raw: bytes) -> bool:
@@ -200,8 +207,9 @@ def _limit_across_lists(backend: ResqueBackend, flt: FailureFilter,
 # ---------------------------------------------------------------------------- selection
 
 
-def _light_fields(raw: bytes) -> tuple[str | None, str] | None:
-    """(queue, job_class) straight from orjson, for runs without a filter; None if unusual."""
+def _light(raw: bytes) -> tuple[str | None, str, tuple[int, int] | None] | None:
+    """(queue, job_class, payload span or None) straight from orjson, for runs without a filter;
+    None when the record is unusual (then the full parser decides)."""
     try:
         d = orjson.loads(raw)
         payload = d["payload"]
@@ -215,13 +223,15 @@ def _light_fields(raw: bytes) -> tuple[str | None, str] | None:
         if isinstance(args, list) and args and isinstance(args[0], dict) and isinstance(args[0].get("job_class"), str):
             klass = args[0]["job_class"]
     q = d.get("queue")
-    return (q if isinstance(q, str) else None), klass
+    return (q if isinstance(q, str) else None), klass, fast_payload_span(raw, payload)
 
 
 def _selector(flt: FailureFilter, ls: ListSnap, mode: str, to_queue: str | None, now: datetime,
               acc: _Accumulator, backend: ResqueBackend, wanted: set[str] | None) -> Callable[[int, bytes, str], Entry | None]:
+    """The per-entry decision for one list. Without a filter (`--all`) it is the light path: one
+    orjson decode and no ids (ids are hashed only for the entries a result reports)."""
     key = ls.key
-    light = flt.is_empty() and wanted is None
+    light = uses_light_path(flt, wanted)
     prefilter = failures_mod.make_prefilter(flt)
     ids = frozenset(flt.ids) if flt.ids else None
     stamp = resque_stamp(now, with_zone=(key == backend.keys.failed)) if mode == "keep" else ""
@@ -235,24 +245,48 @@ def _selector(flt: FailureFilter, ls: ListSnap, mode: str, to_queue: str | None,
             return None
         if prefilter is not None and not prefilter(raw):
             return None
-        fields = _light_fields(raw) if light else None
+        fields = _light(raw) if light else None
         failure = None
+        span = None
         if fields is None:
-            failure = parse_failure(raw, key=key, index=index, id=fid)
+            failure = parse_failure(raw, key=key, index=index, id=fid or entry_hash(key, raw))
             if not light and not flt.matches(failure):
                 return None
-            fields = (failure.queue, failure.job_class)
-        queue, klass = fields
-        e = Entry(index=index, raw=raw, id=fid, queue=queue, job_class=klass)
+            queue, klass = failure.queue, failure.job_class
+        else:
+            queue, klass, span = fields
+        e = Entry(index=index, raw=raw, id=fid, queue=queue, job_class=klass, span=span)
         if acc.wants_sample():
-            f = failure or parse_failure(raw, key=key, index=index, id=fid)
-            e.sample = {"id": fid, "queue": f.queue, "class": f.job_class, "failed_at": f.failed_at,
+            e.id = e.id or entry_hash(key, raw)
+            f = failure or parse_failure(raw, key=key, index=index, id=e.id)
+            e.sample = {"id": e.id, "queue": f.queue, "class": f.job_class, "failed_at": f.failed_at,
                         "exception": f.exception, "error": f.error, "location": f"{key}[{index}]"}
         reason = _prepare(e, mode, to_queue, stamp)
+        if reason is not None:
+            e.id = e.id or entry_hash(key, raw)
         acc.selected(e, reason)
         return e if reason is None else None
 
-    return select
+    if not (light and mode == "move" and acc.limit is None):
+        return select
+
+    def select_fast(index: int, raw: bytes, fid: str) -> Entry | None:
+        """`requeue --all`: an ordinary Resque record needs one orjson decode and nothing else."""
+        fields = _light(raw)
+        if fields is None or fields[2] is None or len(acc.res.sample) < SAMPLE:
+            return select(index, raw, fid)  # unusual record, or one of the sample: the full path
+        queue, klass, span = fields
+        target = to_queue or queue
+        if target is None:
+            return select(index, raw, fid)
+        acc.n_selected += 1
+        return Entry(index, raw, "", queue, klass, target, span)
+
+    return select_fast
+
+
+def uses_light_path(flt: FailureFilter, wanted: set[str] | None) -> bool:
+    return flt.is_empty() and wanted is None
 
 
 def _prepare(e: Entry, mode: str, to_queue: str | None, stamp: str) -> str | None:
@@ -260,7 +294,8 @@ def _prepare(e: Entry, mode: str, to_queue: str | None, stamp: str) -> str | Non
     if mode == "discard":
         return None
     try:
-        e.span = payload_span(e.raw)
+        if e.span is None:
+            e.span = payload_span(e.raw)
         if mode == "keep":
             e.new_raw = with_retried_at(e.raw, stamp)
     except SpanError as err:
@@ -304,11 +339,14 @@ class _Accumulator:
         if len(self.res.skipped_entries) < MAX_SKIPPED_LISTED:
             self.res.skipped_entries.append({"id": e.id, "reason": reason, "queue": e.queue, "class": e.job_class})
 
-    def done(self, e: Entry) -> None:
-        self.res.done += 1
-        q = e.queue or "(none)"
-        self.res.by_queue[q] = self.res.by_queue.get(q, 0) + 1
-        self.res.by_class[e.job_class] = self.res.by_class.get(e.job_class, 0) + 1
+    def done(self, entries: list[Entry]) -> None:
+        r = self.res
+        r.done += len(entries)
+        by_queue, by_class = r.by_queue, r.by_class
+        for e in entries:
+            q = e.queue or "(none)"
+            by_queue[q] = by_queue.get(q, 0) + 1
+            by_class[e.job_class] = by_class.get(e.job_class, 0) + 1
 
     def note(self, text: str) -> None:
         self.notes.append(text)

@@ -1,0 +1,126 @@
+"""Bench: `jobctl requeue --all --yes` on 100,000 Resque failures vs the non-atomic floor.
+
+The floor is the least work that moves the same jobs at all, with no safety: pipelined LRANGE
+pages, RPUSH of the payloads (decoded and re-encoded with orjson: not even byte-exact), then one
+DEL of the failed list. It is what a hand-written script does, and it loses every failure that
+arrives during it (the DEL) and duplicates jobs when interrupted and rerun.
+
+jobctl runs as the real CLI process (start-up included), verifies every entry inside a Lua script,
+pushes the exact stored bytes and leaves concurrent failures alone. Target: <= 1.5x the floor.
+Each round starts from the same freshly loaded list on a private redis-server (no persistence).
+
+    .venv/bin/python bench/resque_requeue_floor.py [--n 100000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from servers import RedisServer  # noqa: E402
+
+QUEUES = ("low", "default", "high", "mailers", "reports")
+
+
+def records(n: int) -> list[bytes]:
+    """Failure records as Resque writes them, ~300-byte payloads over several queues."""
+    out = []
+    for i in range(n):
+        q = QUEUES[i % len(QUEUES)]
+        payload = {"class": f"Report{i % 7}Job", "args": [i, f"user-{i}@example.com",
+                   {"range": "2026-11-01..2026-11-27", "format": "pdf", "locale": "en", "note": "x" * 160}]}
+        out.append(orjson.dumps({"failed_at": "2026/11/27 19:43:27 UTC", "payload": payload,
+                                 "exception": "Net::ReadTimeout", "error": f"Net::ReadTimeout with #{i}",
+                                 "backtrace": ["/app/jobs/report_job.rb:17:in `perform'"],
+                                 "worker": f"web-{i % 3}:4242:{q}", "queue": q}))
+    return out
+
+
+def load(r, recs: list[bytes]) -> None:  # type: ignore[no-untyped-def]
+    r.flushall()
+    pipe = r.pipeline(transaction=False)
+    for k in range(0, len(recs), 1000):
+        pipe.rpush("resque:failed", *recs[k:k + 1000])
+    pipe.execute()
+
+
+def floor(r) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    n = r.llen("resque:failed")
+    page = 1000
+    for start in range(0, n, page * 10):
+        pipe = r.pipeline(transaction=False)
+        for s in range(start, min(n, start + page * 10), page):
+            pipe.lrange("resque:failed", s, s + page - 1)
+        chunks = pipe.execute()
+        push = r.pipeline(transaction=False)
+        for chunk in chunks:
+            groups: dict[str, list[bytes]] = {}
+            for raw in chunk:
+                d = orjson.loads(raw)
+                groups.setdefault(d["queue"], []).append(orjson.dumps(d["payload"]))
+            for q, payloads in groups.items():
+                push.sadd("resque:queues", q)
+                push.rpush(f"resque:queue:{q}", *payloads)
+        push.execute()
+    r.delete("resque:failed")
+    return time.perf_counter() - t0
+
+
+def jobctl(url: str) -> float:
+    env = {**os.environ, "NO_COLOR": "1"}
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "jobctl", "-u", url, "requeue", "--all", "--yes", "-o", "json"],
+                       capture_output=True, text=True, env=env, cwd=ROOT)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"jobctl failed: {p.stderr}")
+    return dt
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    srv = RedisServer(extra_args=["--slowlog-log-slower-than", "0", "--slowlog-max-len", "100000"])
+    srv.start()
+    try:
+        r = srv.client()
+        recs = records(a.n)
+        size = sum(len(orjson.dumps(orjson.loads(x)["payload"])) for x in recs[:1000]) / 1000
+        print(f"{a.n} failures, {size:.0f}-byte payloads, {len(QUEUES)} queues; {a.rounds} rounds, best of each")
+        f_times, j_times, script_us = [], [], []
+        for _ in range(a.rounds):
+            load(r, recs)
+            f_times.append(floor(r))
+            assert r.llen("resque:failed") == 0
+            load(r, recs)
+            r.slowlog_reset()
+            j_times.append(jobctl(srv.url))
+            assert r.llen("resque:failed") == 0 and sum(r.llen(f"resque:queue:{q}") for q in QUEUES) == a.n
+            script_us += [e["duration"] for e in r.slowlog_get(100_000) if e["command"].startswith(b"EVALSHA")]
+        fb, jb = min(f_times), min(j_times)
+        print(f"floor (pipelined LRANGE + RPUSH + DEL, not atomic): {fb:6.2f} s  ({a.n / fb:,.0f} jobs/s)")
+        print(f"jobctl requeue --all --yes (whole process):         {jb:6.2f} s  ({a.n / jb:,.0f} jobs/s)")
+        print(f"ratio jobctl / floor: {jb / fb:.2f}x  (target <= 1.5x)")
+        if script_us:
+            script_us.sort()
+            print(f"script calls: {len(script_us) // a.rounds} per run; server time per call: median "
+                  f"{statistics.median(script_us) / 1000:.2f} ms, p99 {script_us[int(len(script_us) * 0.99)] / 1000:.2f} ms, "
+                  f"max {script_us[-1] / 1000:.2f} ms")
+    finally:
+        srv.cleanup()
+
+
+if __name__ == "__main__":
+    main()
