@@ -188,25 +188,43 @@ def test_cli_tail_on_delayed_job(dj_url: str) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "jobctl", "-u", dj_url, "tail", "-o", "jsonl", "--interval", "0.2s",
                              "--count", "3", "--event", "enqueue,start,done"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    try:
+        _drive_cli_tail(dj, proc)
+    finally:
+        if proc.poll() is None:  # a failed assertion must not leave the tail running
+            proc.kill()
+            proc.communicate(timeout=30)
+        dj.close()
+
+
+def _drive_cli_tail(dj: DJ, proc: subprocess.Popen[str]) -> None:
+    import queue
+    import threading
+
+    assert proc.stderr is not None and proc.stdout is not None
     deadline = time.monotonic() + 60
-    line = b""
-    assert proc.stderr is not None
-    while time.monotonic() < deadline and b"by polling every" not in line:  # said once its marks are set
-        line = proc.stderr.readline().encode()
+    line = ""
+    while time.monotonic() < deadline and "by polling every" not in line:  # said once its marks are set
+        line = proc.stderr.readline()
         if proc.poll() is not None:
             pytest.fail(proc.stderr.read())
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+
+    def next_event() -> dict[str, Any]:
+        return json.loads(lines.get(timeout=60))  # each step waits for its event: no timing guesses
+
     a = dj.enqueue()
-    time.sleep(0.8)
+    ev = [next_event()]
     dj.lock(a)
-    time.sleep(0.8)
+    ev.append(next_event())
     dj.finish(a)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    ev = [json.loads(x) for x in out.splitlines()]
+    ev.append(next_event())
+    assert proc.wait(timeout=60) == 0
+    err = proc.stderr.read()
     assert [(e["kind"], e["job_class"]) for e in ev] == [("enqueue", "NewsletterJob"), ("start", "NewsletterJob"),
                                                        ("done", "NewsletterJob")]
     assert "--- tail summary" in err and "tailq" in err
-    dj.close()
 
 
 def test_raw_is_refused_on_delayed_job(dj_url: str) -> None:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,11 +20,25 @@ from servers import RedisServer
 
 ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
 WID = "host1:4242:low"
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_tails() -> Iterator[None]:
+    """A failed assertion must not leave a `jobctl tail` running: kill what this test started."""
+    yield
+    while _STARTED:
+        p = _STARTED.pop()
+        if p.poll() is None:
+            p.kill()
+            p.communicate(timeout=30)
 
 
 def start_tail(url: str, *args: str, stdout: Any = subprocess.PIPE) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "jobctl", "-u", url, "tail", *args], stdout=stdout,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
+    p = subprocess.Popen([sys.executable, "-m", "jobctl", "-u", url, "tail", *args], stdout=stdout,
+                         stderr=subprocess.PIPE, text=True, env=ENV)
+    _STARTED.append(p)
+    return p
 
 
 def monitors(client: Any) -> list[dict[str, Any]]:
