@@ -89,18 +89,21 @@ def split_client(client: str) -> tuple[str, str]:
     return host, port
 
 
-# Client strings repeat on every line of a connection: decode each distinct one once.
-_CLIENTS: dict[bytes, str] = {}
-_CLIENTS_MAX = 20_000
+# "[db client" repeats on every line of a connection: parse each distinct one once.
+_HEADERS: dict[bytes, tuple[int, str]] = {}
+_HEADERS_MAX = 20_000
 
 
-def _client_str(raw: bytes) -> str:
-    s = _CLIENTS.get(raw)
-    if s is None:
-        if len(_CLIENTS) >= _CLIENTS_MAX:
-            _CLIENTS.clear()
-        s = _CLIENTS[raw] = raw.decode("utf-8", "backslashreplace")
-    return s
+def _header(raw: bytes) -> tuple[int, str] | None:
+    """`[0 127.0.0.1:4242` -> (0, "127.0.0.1:4242"); None when it is not one."""
+    sp = raw.find(32)
+    db = raw[1:sp]
+    if sp < 0 or raw[:1] != b"[" or not db.isdigit():
+        return None
+    if len(_HEADERS) >= _HEADERS_MAX:
+        _HEADERS.clear()
+    h = _HEADERS[raw] = (int(db), raw[sp + 1:].decode("utf-8", "backslashreplace"))
+    return h
 
 
 def parse_line(line: bytes) -> MonitorLine | None:
@@ -110,32 +113,38 @@ def parse_line(line: bytes) -> MonitorLine | None:
         if end < 0 or line[-1] != 34:  # 34 == ord('"')
             return _parse_legacy(line)
         sp = line.find(32)  # 32 == ord(' '): end of the timestamp
-        if line[sp + 1] != 91 or line[sp - 7] != 46:  # 91 == ord('['), 46 == ord('.')
-            return _parse_legacy(line)
-        sp2 = line.find(32, sp + 2, end + 1)
+        h = _HEADERS.get(line[sp + 1:end])
+        if h is None:
+            h = _header(line[sp + 1:end])
+            if h is None:
+                return _parse_legacy(line)
         ts = line[:sp].replace(b".", b"", 1)
-        db = line[sp + 2:sp2]
-        if sp2 < 0 or not ts.isdigit() or not db.isdigit():
+        if line[sp - 7] != 46 or not ts.isdigit():  # 46 == ord('.'): exactly 6 digits of microseconds
             return None
-        args = _split_args(line[end + 3:-1])
-        if args is None:
-            return None
-        cb = line[sp2 + 1:end]
-        client = _CLIENTS.get(cb)
-        if client is None:
-            client = _client_str(cb)
-        return _new_line(MonitorLine, (int(ts), int(db), client, args))
+        body = line[end + 3:-1]
+        if 92 not in body:  # no backslash: no escaped quote can hide inside an argument
+            args = body.split(b'" "')
+            if body.count(b'"') != 2 * (len(args) - 1):
+                return None  # a stray quote: not sdscatrepr output
+        else:
+            args = _split_escaped(body)
+            if args is None:
+                return None
+        return _new_line(MonitorLine, (int(ts), h[0], h[1], args))
     except (ValueError, IndexError):
         return None
 
 
 def _split_args(body: bytes) -> list[bytes] | None:
     """The argument list between the outer quotes -> exact argument bytes (None if malformed)."""
-    if 92 not in body:  # no backslash: no escaped quote can hide inside an argument
+    if 92 not in body:
         args = body.split(b'" "')
-        if body.count(b'"') != 2 * (len(args) - 1):
-            return None  # a stray quote: not sdscatrepr output
-        return args
+        return args if body.count(b'"') == 2 * (len(args) - 1) else None
+    return _split_escaped(body)
+
+
+def _split_escaped(body: bytes) -> list[bytes] | None:
+    """`_split_args` for a body with backslashes."""
     # Rewrite the two escapes that involve `\` or `"` as \xHH first (pairs of backslashes from
     # the left, as the escapes were written): then every quote left is a real delimiter, the
     # split on `" "` is exact, and every backslash left starts an escape.
