@@ -18,8 +18,8 @@ Speed (bench/monitor_parse.py): the header is cut with `bytes.find`, a body with
 split on `" "` directly (no escape can hide a quote there). A body with escapes first has `\\` and
 `\"` rewritten as `\x5c` / `\x22` (two C-level replaces), after which the split is exact too and
 every backslash starts an escape; `codecs.escape_decode` then decodes each argument. Escapes Redis
-never writes (`\q`, octal, `\'`) make the line unparseable, checked by counting (`\` vs `\x`) and
-only when those counts differ by a regex. Malformed lines return None: the caller counts them;
+never writes (`\q`, octal, `\'`) and stray quotes make the line unparseable (one regex search with
+a literal prefix, one memchr per argument). Malformed lines return None: the caller counts them;
 nothing here raises on bad input.
 """
 
@@ -149,12 +149,15 @@ def _split_escaped(body: bytes) -> list[bytes] | None:
     # the left, as the escapes were written): then every quote left is a real delimiter, the
     # split on `" "` is exact, and every backslash left starts an escape.
     t = body.replace(b"\\\\", b"\\x5c").replace(b'\\"', b"\\x22")
-    args = t.split(b'" "')
-    if t.count(b'"') != 2 * (len(args) - 1):
-        return None
-    if t.count(b"\\") != t.count(b"\\x") and _BAD_ESCAPE.search(t) is not None:
+    if _BAD_ESCAPE.search(t) is not None:
         return None  # an escape Redis never writes (\\xHH itself is checked by escape_decode)
-    return [_escape_decode(a)[0] if 92 in a else a for a in args]
+    out: list[bytes] = []
+    append = out.append
+    for a in t.split(b'" "'):
+        if 34 in a:
+            return None  # a stray quote: not sdscatrepr output
+        append(_escape_decode(a)[0] if 92 in a else a)
+    return out
 
 
 def _parse_legacy(line: bytes) -> MonitorLine | None:
