@@ -115,6 +115,24 @@ def test_commands_appear_as_events_in_order_and_count_stops(private_redis: Redis
     admin.close()
 
 
+def test_ctrl_c_stops_with_a_summary_and_exit_0(private_redis: RedisServer) -> None:
+    import signal
+
+    admin = private_redis.client()
+    proc = start_tail(private_redis.url, "-o", "jsonl")
+    wait_for_monitor(admin, proc)
+    admin.rpush("resque:queue:low", payload("BeforeCtrlC"))
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the event is out: now interrupt it
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert [json.loads(x)["job_class"] for x in (first + out).splitlines()] == ["BeforeCtrlC"]
+    assert "1 events shown" in err and "Traceback" not in err
+    assert not monitors(admin)
+    admin.close()
+
+
 def test_duration_stops_an_idle_tail_and_trace_shows_jobctl_commands(private_redis: RedisServer) -> None:
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "jobctl", "-u", private_redis.url, "--trace", "tail",
