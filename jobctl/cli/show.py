@@ -44,6 +44,20 @@ def _section(console: Any, title: str) -> None:
     console.print(Text(f"\n{title}", style="bold"))
 
 
+LARGE_BLOCK = 200_000  # characters: bigger blocks print plain (highlighting 10 MB of JSON takes ~10 s)
+
+
+def _plain(console: Any, text: str, *, soft_wrap: bool = False) -> None:
+    """Already-`visible()` text as plain Text; huge texts straight to the stream (Rich's wrapping of
+    a 10 MB error message or a 100,000-frame backtrace takes minutes)."""
+    from rich.text import Text
+
+    if len(text) > LARGE_BLOCK:
+        console.file.write(text + "\n")
+    else:
+        console.print(Text(text), soft_wrap=soft_wrap)
+
+
 def _json_block(console: Any, value: Any) -> None:
     from rich.syntax import Syntax
 
@@ -51,6 +65,9 @@ def _json_block(console: Any, value: Any) -> None:
     from jobctl.safe import visible
 
     text = visible(pretty_json(value), keep_newlines=True)
+    if len(text) > LARGE_BLOCK:
+        console.file.write(text + "\n")  # whole and already safe, just not highlighted or wrapped
+        return
     console.print(Syntax(text, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
 
 
@@ -82,10 +99,10 @@ def show(
     console.print(table)
     if isinstance(rec, Failure) and rec.error_full:
         _section(console, "error")
-        console.print(Text(visible(rec.error_full, keep_newlines=True)))
+        _plain(console, visible(rec.error_full, keep_newlines=True))
     elif not isinstance(rec, Failure) and rec.last_error:
         _section(console, "last error")
-        console.print(Text(visible(rec.last_error, keep_newlines=True)))
+        _plain(console, visible(rec.last_error, keep_newlines=True))
     _section(console, f"args ({len(rec.args)})")
     _json_block(console, rec.args)
     extra = {k: v for k, v in rec.extra.items() if k not in ("key", "failed_at_raw", "retried_at_raw")}
@@ -94,11 +111,11 @@ def show(
         _json_block(console, extra)
     if isinstance(rec, Failure):
         _section(console, f"backtrace ({len(rec.backtrace)} frames)")
-        for frame in rec.backtrace:
-            console.print(Text("  " + visible(frame)))
+        if rec.backtrace:
+            _plain(console, "\n".join("  " + visible(frame) for frame in rec.backtrace))
     if raw and rec.raw is not None:
         _section(console, "stored text")
-        console.print(Text(visible(rec.raw)), soft_wrap=True)
+        _plain(console, visible(rec.raw), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
