@@ -152,6 +152,15 @@ def test_bad_files(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in str(e.value)
 
 
+def test_rule_url_replaces_default_target(tmp_path: Path) -> None:
+    text = '[defaults]\ntarget = "prod"\n[rules.a]\n[rules.b]\nurl = "redis://127.0.0.1:6390/0"\n'
+    rs = load_rules(write(tmp_path, text), config_raw={}, env={}, known_targets={"prod"})
+    assert [(r.target, r.url) for r in rs.rules] == [("prod", None), (None, "redis://127.0.0.1:6390/0")]
+    with pytest.raises(RuleFileError, match="field 'url': give either target or url"):
+        load_rules(write(tmp_path, '[rules.a]\ntarget = "prod"\nurl = "redis://x/0"\n'), config_raw={}, env={},
+                   known_targets={"prod"})
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(RuleFileError, match="cannot read rules file"):
         load_rules(tmp_path / "missing.toml", config_raw={}, env={})
@@ -195,3 +204,27 @@ def test_quick_rule_defaults_and_option_errors() -> None:
         quick_rule({"critical": "x"}, channels={})
     with pytest.raises(RuleFileError, match="option --window: has no effect on metric 'size'"):
         quick_rule({"metric": "size", "window": "5m"}, channels={})
+
+
+def test_readme_rules_example_is_valid(tmp_path: Path) -> None:
+    """The rules file shown in README's alert section loads as documented."""
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- BEGIN alert -->", 1)[1].split("<!-- END alert -->", 1)[0]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
+    example = next(b for b in blocks if "[rules." in b)
+    rs = load_rules(write(tmp_path, example), config_raw={},
+                    env={"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X"}, known_targets={"prod"})
+    assert [r.name for r in rs.rules] == ["toxic", "payments", "backlog", "dj-stuck"]
+    assert rs.rules[3].url and rs.rules[3].target is None and rs.rules[0].target == "prod"
+    assert rs.rules[1].severity == State.WARNING and set(rs.channels) == {"ops-mail", "slack", "pager"}
+    smtp_block = next(b for b in blocks if "[alert.smtp]" in b)
+    import tomllib
+
+    from jobctl.alert.channels import smtp_settings
+    from jobctl.alert.secrets import Secrets
+
+    smtp = smtp_settings([("config", tomllib.loads(smtp_block)["alert"]["smtp"])],
+                         env={"SMTP_PASSWORD": "pw-from-env"}, secrets=Secrets())
+    assert (smtp.host, smtp.port, smtp.security, smtp.password) == ("smtp.example.com", 587, "starttls", "pw-from-env")

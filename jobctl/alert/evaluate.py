@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from jobctl.alert.rules import Rule
     from jobctl.backends.base import Backend
 
-DEFAULT_CAP = 100_000
+DEFAULT_CAP = 100_000  # counts stop here (reported as ">=N")
+DEFAULT_SCAN_LIMIT = 10_000  # record-not-found reads at most this many newest matching failures
 SAMPLE_FIELDS = ("id", "failed_at", "queue", "job_class", "exception", "error", "worker")
 
 
@@ -167,9 +168,10 @@ def _threshold_text(rule: Rule, state: State) -> str:
     return f" ({word} {rng.describe(as_age=rule.metric == 'latency')})"
 
 
-def evaluate(rule: Rule, backend: Backend, target: str, now: datetime, *, cap: int = DEFAULT_CAP) -> RuleResult:
+def evaluate(rule: Rule, backend: Backend, target: str, now: datetime, *, cap: int = DEFAULT_CAP,
+             scan_limit: int = DEFAULT_SCAN_LIMIT) -> RuleResult:
     """Measure `rule` on `backend` and judge it. Backend errors propagate to the caller."""
-    m = measure(rule, backend, now, cap=cap)
+    m = measure(rule, backend, now, cap=cap, scan_limit=scan_limit)
     if m.value is None:
         state = State.UNKNOWN
     else:

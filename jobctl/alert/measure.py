@@ -57,12 +57,13 @@ class Measurement:
     note: str | None = None  # why the value is unknown
 
 
-def measure(rule: Rule, backend: Backend, now: datetime, *, cap: int) -> Measurement:
+def measure(rule: Rule, backend: Backend, now: datetime, *, cap: int, scan_limit: int) -> Measurement:
+    """`cap` bounds counts; `scan_limit` bounds scans that must read each failure (record-not-found)."""
     m = rule.metric
     if m in ("failed", "failure-rate"):
         return _failed(rule, backend, now, cap=cap)
     if m == "record-not-found":
-        return _record_not_found(rule, backend, now, cap=cap)
+        return _record_not_found(rule, backend, now, cap=scan_limit)
     if m in ("size", "latency"):
         return _queue_metric(rule, backend.queues())
     if m == "stuck":

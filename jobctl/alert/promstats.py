@@ -26,7 +26,7 @@ WORKER_STATES = {"working": "busy", "idle": "idle", "stale": "stale"}
 
 
 def backend_families(backend: Backend, *, instance: str, now: datetime, top_classes: int = 20,
-                     scan_limit: int = 50_000) -> list[MetricFamily]:
+                     scan_limit: int = 10_000) -> list[MetricFamily]:
     """Read-only snapshot of the queue store as metric families."""
     base = {"backend": backend.kind, "instance": instance}
     size = MetricFamily("jobctl_queue_size", "gauge", "Jobs waiting in the queue.")

@@ -312,6 +312,9 @@ def load_rules(path: Path, *, config_raw: Mapping[str, Any], env: Mapping[str, s
             raise RuleFileError(f"{where}: rule {name!r}: must be a table ([rules.{name}])")
         spec_metric = table.get("metric", defaults.get("metric", "failed"))
         merged = {**_applicable_defaults(defaults, spec_metric), **table}
+        for own, other in (("url", "target"), ("target", "url")):  # a rule's own url replaces a default target
+            if own in table and other not in table:
+                merged.pop(other, None)
         try:
             rule = build_rule(name, merged, channels=channels, known_targets=known_targets)
         except _FieldError as e:

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobctl.alert.evaluate import DEFAULT_CAP, RuleResult, error_result, evaluate
+from jobctl.alert.evaluate import DEFAULT_CAP, DEFAULT_SCAN_LIMIT, RuleResult, error_result, evaluate
 from jobctl.alert.notify import Notification, NotifyContext, NotifyOutcome, dispatch
 from jobctl.alert.state import RESOLVED, RuleState, StateError, StateStore, decide, not_sent
 from jobctl.alert.thresholds import State, worst
@@ -43,6 +43,7 @@ class RunOptions:
     state_path: Path | None = None  # None: no state (every non-OK result counts as new)
     unreachable: State | None = None  # overrides every rule's `unreachable`
     cap: int = DEFAULT_CAP
+    scan_limit: int = DEFAULT_SCAN_LIMIT
 
 
 @dataclass(slots=True)
@@ -91,7 +92,7 @@ def _evaluate_target(target: Target, rules: list[tuple[int, Rule]], opener: Open
         backend = opener(target)
         for pos, (i, rule) in enumerate(rules):
             try:
-                out[i] = evaluate(rule, backend, label, opts.now, cap=opts.cap)
+                out[i] = evaluate(rule, backend, label, opts.now, cap=opts.cap, scan_limit=opts.scan_limit)
             except Exception as e:  # noqa: BLE001 - every failure becomes a plugin state, never a traceback
                 text = mask_secrets_in(str(e), [target.url])
                 if is_connection_error(e):

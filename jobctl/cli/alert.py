@@ -80,7 +80,7 @@ def _build_ruleset(opts: dict[str, Any], cfg: Config) -> RuleSet:
     if opts["rules"] is not None:
         quick = [k for k in ("metric", "queue", "klass", "exception", "error", "window", "warning", "critical",
                              "notify", "email", "webhook", "notify_command", "renotify", "severity",
-                             "max_run_time") if opts[k] not in (None, [], ())]
+                             "max_run_time", "samples") if opts[k] not in (None, [], ())]
         if quick:
             raise RuleFileError(f"--rules cannot be combined with quick-form options "
                                 f"({', '.join('--' + k.replace('klass', 'class').replace('_', '-') for k in quick)})")
@@ -161,6 +161,7 @@ def alert(
     fmt: Annotated[str, typer.Option("--format", "-o", help="nagios (plugin text) or json.")] = "nagios",
     prom_file: Annotated[Path | None, typer.Option("--prom-file", help="Also write rule states as a node_exporter textfile (atomic).")] = None,
     cap: Annotated[int, typer.Option("--cap", min=1, help="Stop counting failures at this many (reported as >=N).")] = 100_000,
+    scan_limit: Annotated[int, typer.Option("--scan-limit", min=1, help="record-not-found: read at most this many newest matching failures.")] = 10_000,
 ) -> None:
     """Check failed jobs (or queue size, latency, stuck jobs, stale workers) and exit like a monitoring plugin."""
     from jobctl.alert.report import unknown_line
@@ -213,7 +214,7 @@ def _run(opts: dict[str, Any]) -> None:
     unreachable_override = State.parse(opts["unreachable"]) if opts["unreachable"] != "critical" else None
     state_path = None if opts["no_state"] else (opts["state_file"] or default_state_path())
     ropts = RunOptions(now=now, timeout=opts["timeout"], dry_run=opts["dry_run"], state_path=state_path,
-                       unreachable=unreachable_override, cap=opts["cap"])
+                       unreachable=unreachable_override, cap=opts["cap"], scan_limit=opts["scan_limit"])
     report = run(ruleset, targets, ropts)
     for w in report.warnings:
         err(f"warning: {ruleset.secrets.mask(w)}")
