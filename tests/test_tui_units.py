@@ -135,7 +135,7 @@ def test_failures_are_rescanned_only_when_the_count_changes(redis_client: Any, r
     from jobctl.tui.refresh import Poller, PollerConfig
 
     load_dump(redis_client, only={"failed"})
-    poller = Poller(resque_backend(redis_url), config=PollerConfig(failure_rescan_every=1000))
+    poller = Poller(resque_backend(redis_url), config=PollerConfig(failure_rescan_min_s=0))
     first = poller.tick()
     redis_client.config_resetstat()
     same = poller.tick()  # unchanged count: the groups are reused, not re-read
@@ -150,3 +150,31 @@ def test_failures_are_rescanned_only_when_the_count_changes(redis_client: Any, r
     forced = poller.tick()
     assert forced.groups is not grown.groups
     assert redis_client.info("commandstats")["cmdstat_lrange"]["calls"] > calls_without_rescan
+
+
+def test_steady_ticks_read_resque_sizes_in_one_pipeline(redis_client: Any, redis_url: str) -> None:
+    from resque_data import load_dump
+
+    from jobctl.tui.refresh import Poller
+
+    load_dump(redis_client)
+    redis_client.rpush("resque:queue:stray", b'{"class":"S","args":[]}')  # a list not in resque:queues
+    now = [0.0]
+    backend = resque_backend(redis_url)
+    poller = Poller(backend, monotonic=lambda: now[0])
+    full = poller.tick()  # start: the full listing (finds the stray list, failures per queue)
+    redis_client.config_resetstat()
+    now[0] += 2.0
+    steady = poller.tick()
+    used = {k.removeprefix("cmdstat_"): v["calls"] for k, v in redis_client.info("commandstats").items()}
+    assert "lrange" not in used and "scan" not in used  # no failure records, no keyspace scan
+    assert used["lindex"] == len(steady.queues)  # one LINDEX (and LLEN) per queue, in one pipeline
+    listing = {q.name: (q.size, q.latency_s, q.failed, q.registered) for q in backend.queues()}
+    assert {r.queue.name: (r.queue.size, r.queue.latency_s, r.queue.failed, r.queue.registered)
+            for r in steady.queues} == listing
+    assert [r.queue.name for r in steady.queues] == [r.queue.name for r in full.queues]
+    assert listing["stray"] == (1, None, 0, False)
+    redis_client.config_resetstat()
+    now[0] += 30.0  # the periodic full listing comes back
+    poller.tick()
+    assert "cmdstat_scan" in redis_client.info("commandstats")

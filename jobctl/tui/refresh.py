@@ -4,13 +4,18 @@ The app runs `Poller.tick()` in a thread worker (backends are synchronous) and a
 only after this one returned, so polls never overlap. Every backend call goes through
 `Poller.lock`, which the drill-down views share, so one connection is never used by two threads.
 
-Per tick: `queues()` (Resque pipelines every LLEN in one round trip), `workers()`,
-`count_failures()` (Resque: LLEN; Delayed Job: one COUNT) and the lifetime counters
-(`counters.read_counters`, one pipelined GET on Resque). `stats()` is not called: it would repeat
-the queue and worker reads. `ping()` runs once at start and after every failed tick (server version).
-Failures are re-scanned (newest first, at most `failure_scan_limit`) only when the stored failure
-count changed, after a mutation, or every `failure_rescan_every` ticks: that is the expensive read,
-and re-reading an unchanged list every two seconds buys nothing.
+Per tick, bounded whatever the data size:
+* queue sizes and head latency — Resque: `resque_sizes.fast_queue_sizes`, SMEMBERS + one
+  pipelined round trip (TIME, LLEN and LINDEX 0 for every queue); the full `backend.queues()`
+  (stray lists, failures per queue, which reads up to 100,000 failure records) runs at start,
+  every `full_listing_every_s`, after a reconnect or mutation and together with a failure rescan.
+  Delayed Job: `backend.queues()` (grouped SQL) every tick;
+* `workers()`, `count_failures()` (Resque: LLEN; Delayed Job: one COUNT) and the lifetime
+  counters (`counters.read_counters`, one pipelined GET on Resque). `stats()` is not called: it
+  would repeat the queue and worker reads. `ping()` runs at start and after a failed tick.
+Failures are re-grouped (newest first, at most `failure_scan_limit`) when the stored count changed
+(at most every `failure_rescan_min_s`), after a mutation, and every `failure_rescan_every_s`:
+that is the expensive read, and re-reading an unchanged list every two seconds buys nothing.
 
 A tick that fails (server gone, timeout, any driver error) does not raise: it returns the last
 good data with `error` set, and the next tick simply tries again (redis-py and SQLAlchemy both
@@ -35,6 +40,7 @@ from jobctl.safe import mask_secrets_in, visible
 from jobctl.timeutil import utcnow
 from jobctl.tui.counters import read_counters
 from jobctl.tui.failgroups import FailureGroup, failures_per_queue, group_with_ids
+from jobctl.tui.resque_sizes import fast_queue_sizes, supports_fast_sizes
 from jobctl.tui.sampling import History, RateTracker, split_net_rate
 
 HISTORY = 30
@@ -92,7 +98,9 @@ def describe_error(exc: BaseException) -> tuple[str, bool]:
 @dataclass
 class PollerConfig:
     failure_scan_limit: int = 5_000
-    failure_rescan_every: int = 10  # ticks
+    failure_rescan_min_s: float = 10.0  # a changed failure count re-groups at most this often
+    failure_rescan_every_s: float = 60.0  # and at least this often (same-count replacements)
+    full_listing_every_s: float = 30.0  # Resque: full backend.queues() (strays, failed per queue)
     failure_count_cap: int = 1_000_000
 
 
@@ -117,8 +125,11 @@ class Poller:
         self._scanned = 0
         self._scan_capped = False
         self._last_failed_total: int | None = None
-        self._since_scan = 0
+        self._last_scan_at: float | None = None
         self._force_failures = True
+        self._last_full_at: float | None = None
+        self._strays: list[str] = []
+        self._failed_by_queue: dict[str, tuple[int | None, bool]] = {}
         self._server_version: str | None = None
         self._need_ping = True
 
@@ -128,8 +139,9 @@ class Poller:
         return self._last
 
     def invalidate_failures(self) -> None:
-        """Re-scan failures on the next tick (after a requeue/discard)."""
+        """Re-scan failures and re-list queues fully on the next tick (after a requeue/discard)."""
         self._force_failures = True
+        self._last_full_at = None
 
     def tick(self) -> Snapshot:
         self._seq += 1
@@ -153,16 +165,19 @@ class Poller:
         b = self.backend
         if self._need_ping:
             self._server_version = self.backend.ping().server_version
-        queues = b.queues()
+            self._last_full_at = None  # reconnected: list everything again
+        failures_total, total_capped = b.count_failures(None, cap=self.config.failure_count_cap)
+        rescan = self._rescan_due(failures_total, t0)
+        queues = self._list_queues(t0, full=rescan)
         workers = b.workers()
         counters = read_counters(b)
-        failures_total, total_capped = b.count_failures(None, cap=self.config.failure_count_cap)
         at = self.monotonic()
         stats = Stats(backend=b.kind, pending=sum(q.size for q in queues), queues=len(queues),
                       workers=len(workers), working=sum(1 for w in workers if w.state == "working"),
                       processed=counters.processed, failed_counter=counters.failed,
                       failed_stored=failures_total, failed_stored_capped=total_capped)
-        self._maybe_rescan(failures_total)
+        if rescan:
+            self._rescan(failures_total, t0)
         self._need_ping = False
 
         per_queue_failed = failures_per_queue(self._groups)
@@ -200,12 +215,30 @@ class Poller:
             server_version=self._server_version,
         )
 
-    def _maybe_rescan(self, total: int | None) -> None:
-        self._since_scan += 1
-        due = (self._force_failures or total != self._last_failed_total
-               or self._since_scan >= self.config.failure_rescan_every)
-        if not due:
-            return
+    def _list_queues(self, now: float, *, full: bool) -> list[Queue]:
+        """Full `backend.queues()` when due, else (Resque) sizes in one pipelined round trip."""
+        due = (full or self._last_full_at is None or not supports_fast_sizes(self.backend)
+               or now - self._last_full_at >= self.config.full_listing_every_s)
+        if due:
+            queues = self.backend.queues()
+            self._strays = [q.name for q in queues if not q.registered]
+            self._failed_by_queue = {q.name: (q.failed, q.failed_capped) for q in queues}
+            self._last_full_at = now
+            return queues
+        queues = fast_queue_sizes(self.backend, self._strays)
+        for q in queues:
+            q.failed, q.failed_capped = self._failed_by_queue.get(q.name, (None, False))
+        return queues
+
+    def _rescan_due(self, total: int | None, now: float) -> bool:
+        if self._force_failures or self._last_scan_at is None:
+            return True
+        since = now - self._last_scan_at
+        if total != self._last_failed_total and since >= self.config.failure_rescan_min_s:
+            return True
+        return since >= self.config.failure_rescan_every_s
+
+    def _rescan(self, total: int | None, now: float) -> None:
         limit = self.config.failure_scan_limit
         newest = self.backend.failures(None, newest_first=True, scan_limit=limit)
         try:
@@ -218,9 +251,8 @@ class Poller:
         self._scanned = scanned
         self._scan_capped = total is not None and scanned < total
         self._last_failed_total = total
-        self._since_scan = 0
+        self._last_scan_at = now
         self._force_failures = False
-
 
 def _num(v: int | float | None) -> float | None:
     return None if v is None else float(v)

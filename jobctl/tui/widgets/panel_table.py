@@ -12,7 +12,7 @@ Filter: a regex searched case-insensitively in each row's `match_text`; a leadin
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -72,6 +72,8 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
         self._visible_keys: list[str] = []
         self._cells: dict[str, tuple[tuple[str, str], ...]] = {}
         self._widths: dict[str, int] = {}  # widest cell per column since the last rebuild
+        self._render_cache: dict[str, tuple[Any, list[Text]]] = {}
+        self._shown: dict[str, list[Text]] = {}  # the cell lists on screen, by row key
         self.row_filter: RowFilter | None = None
         self.sort_index: int | None = self.DEFAULT_SORT
         self.sort_reverse = False
@@ -85,6 +87,11 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
 
     def match_text(self, row: T) -> str:
         raise NotImplementedError  # pragma: no cover - every panel defines it
+
+    def render_key(self, row: T) -> Hashable | None:
+        """Everything the row's cells depend on, or None (always re-render). Rows whose key did
+        not change since the last tick reuse their cells: 1,000 mostly idle queues cost little."""
+        return None
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -196,10 +203,18 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
         return present + missing
 
     def _render_row(self, row: T) -> list[Text]:
+        k = self.key_of(row)
+        tagged = k in self.tagged
+        rkey = guarded_key(self.render_key, row)
+        if rkey is not None:
+            cached = self._render_cache.get(k)
+            if cached is not None and cached[0] == (rkey, tagged):
+                return cached[1]
         cells = [guarded(lambda spec=spec: spec.render(row, self.now)) for spec in self.COLUMNS]
         if self.TAGGABLE:
-            mark = TAG_MARK if self.key_of(row) in self.tagged else " "
-            cells.insert(0, plain(mark, "bold yellow"))
+            cells.insert(0, plain(TAG_MARK if tagged else " ", "bold yellow"))
+        if rkey is not None:
+            self._render_cache[k] = ((rkey, tagged), cells)
         return cells
 
     def _sync(self) -> None:
@@ -222,6 +237,8 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
         col_keys = self._column_keys()
         changes: list[tuple[str, int, Text]] = []
         for k in keys:
+            if rendered[k] is self._shown.get(k):
+                continue  # the very cells already on screen (render cache hit)
             new = tuple((t.plain, str(t.style)) for t in rendered[k])
             old = self._cells.get(k)
             if new == old:
@@ -234,6 +251,7 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
             self._cells[k] = new
         for k, i, cell in changes:
             self.update_cell(k, col_keys[i], cell)
+        self._shown = rendered
         return True
 
     def _rebuild(self, keys: list[str], rendered: dict[str, list[Text]]) -> None:
@@ -249,6 +267,8 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
                     widths[ck] = cell.cell_len
             self.add_row(*cells, key=k)
         self._widths = widths
+        self._render_cache = {k: v for k, v in self._render_cache.items() if k in rendered}
+        self._shown = rendered
         self._visible_keys = keys
         self._cells = {k: tuple((t.plain, str(t.style)) for t in rendered[k]) for k in keys}
         if cursor_key in rendered:
@@ -271,6 +291,13 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
         if self.note:
             parts.append(self.note)
         self.border_title = Text("  ".join(parts))  # Text: a filter like `[a-z]` is not markup
+
+
+def guarded_key(fn: Callable[[Any], Hashable | None], row: Any) -> Hashable | None:
+    try:
+        return fn(row)
+    except Exception:  # noqa: BLE001 - no cache for an odd row; it is simply re-rendered
+        return None
 
 
 def guarded_text(fn: Callable[[Any], str], row: Any) -> str:

@@ -63,3 +63,8 @@ class QueueTable(PanelTable[QueueRow]):
 
     def match_text(self, row: QueueRow) -> str:
         return row.queue.name
+
+    def render_key(self, row: QueueRow) -> tuple[object, ...]:
+        q = row.queue
+        return (q.size, q.latency_s, q.registered, row.enqueue_rate, row.dequeue_rate, row.failed,
+                row.failed_capped, row.history[-SPARK_WIDTH:])
