@@ -14,8 +14,8 @@ mailers/critical), one second apart, oldest first (RPUSH, as Resque appends).
   jobctl cases   jobctl.alert.evaluate.evaluate() in-process (count_failures + 5 newest samples,
                  thresholds, message) for: failed --queue toxic; failed --queue toxic --window 15m
                  (newest-first scan stops at the window); record-not-found (classifier over the
-                 10,000 newest failures, the default --scan-limit); and promstats.backend_families
-                 (the whole `metrics` read, default --failed-scan-limit 10,000).
+                 2,000 newest failures, the default --scan-limit); and promstats.backend_families
+                 (the whole `metrics` read, default --failed-scan-limit 2,000).
 Delayed Job (--dj): the raw baseline is `SELECT count(*) … WHERE failed_at IS NOT NULL AND
 queue = 'toxic'` (no rows fetched), the jobctl cases the same rules through DelayedJobBackend.
 Medians of --repeat runs; ratio = jobctl / raw.
@@ -92,7 +92,7 @@ def jobctl_cases(backend: Any, now: datetime) -> list[tuple[str, Callable[[], An
     return [
         ("failed --queue toxic", lambda: evaluate(toxic, backend, "bench", now).value),
         ("failed --queue toxic --window 15m", lambda: evaluate(windowed, backend, "bench", now).value),
-        ("record-not-found (scan 10k newest)", lambda: evaluate(rnf, backend, "bench", now).value),
+        ("record-not-found (scan 2k newest)", lambda: evaluate(rnf, backend, "bench", now).value),
         ("metrics (all families)", lambda: len(backend_families(backend, instance="bench", now=now))),
     ]
 

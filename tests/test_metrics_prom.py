@@ -108,6 +108,8 @@ def test_metrics_resque_stdout(isolated_env: Path, redis_url: str, redis_client:
                for s in got["jobctl_queue_size"])
     assert sum(s.value for s in got["jobctl_failed_jobs"]) == 31
     assert value(got, "jobctl_failed_jobs", queue="toxic", **{"class": "ToxicPayloadJob"}) >= 1
+    assert value(got, "jobctl_queue_failed_jobs", queue="toxic") == 11
+    assert sum(s.value for s in got["jobctl_queue_failed_jobs"]) == 31
     assert value(got, "jobctl_processed_jobs_total") == 70
     assert value(got, "jobctl_failed_jobs_total") == 30
     assert value(got, "jobctl_failed_jobs_stored") == 31
@@ -129,6 +131,7 @@ def test_metrics_top_classes_fold_into_other(isolated_env: Path, redis_url: str,
     capped = parse(jobctl("-u", redis_url, "metrics", "--failed-scan-limit", "5").stdout)
     assert value(capped, "jobctl_failed_jobs_scan_capped") == 1
     assert sum(s.value for s in capped["jobctl_failed_jobs"]) == 5
+    assert sum(s.value for s in capped["jobctl_queue_failed_jobs"]) == 31  # exact per queue regardless
 
 
 def test_metrics_dj_prom_file(isolated_env: Path, dj_fixture_sqlite: str, jobctl: Any) -> None:
@@ -138,6 +141,7 @@ def test_metrics_dj_prom_file(isolated_env: Path, dj_fixture_sqlite: str, jobctl
     assert r.returncode == 0 and r.stdout == "", r.stderr
     got = parse(out.read_text())
     assert sum(s.value for s in got["jobctl_failed_jobs"]) == 18
+    assert value(got, "jobctl_queue_failed_jobs", queue="toxic") == 8
     assert value(got, "jobctl_failed_jobs", queue="(none)", **{"class": "User#send_heavy_report"}) == 2
     assert value(got, "jobctl_queue_jobs", queue="reports", state="running") + \
         value(got, "jobctl_queue_jobs", queue="reports", state="stuck") == 1

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from jobctl.backends.base import Backend
 
 DEFAULT_CAP = 100_000  # counts stop here (reported as ">=N")
-DEFAULT_SCAN_LIMIT = 10_000  # record-not-found reads at most this many newest matching failures
+DEFAULT_SCAN_LIMIT = 2_000  # record-not-found reads at most this many newest matching failures
 SAMPLE_FIELDS = ("id", "failed_at", "queue", "job_class", "exception", "error", "worker")
 
 

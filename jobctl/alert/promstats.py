@@ -26,22 +26,26 @@ WORKER_STATES = {"working": "busy", "idle": "idle", "stale": "stale"}
 
 
 def backend_families(backend: Backend, *, instance: str, now: datetime, top_classes: int = 20,
-                     scan_limit: int = 10_000) -> list[MetricFamily]:
+                     scan_limit: int = 2_000) -> list[MetricFamily]:
     """Read-only snapshot of the queue store as metric families."""
     base = {"backend": backend.kind, "instance": instance}
     size = MetricFamily("jobctl_queue_size", "gauge", "Jobs waiting in the queue.")
     latency = MetricFamily("jobctl_queue_latency_seconds", "gauge",
                            "Age of the oldest waiting job (only where jobs carry an enqueue time).")
     by_state = MetricFamily("jobctl_queue_jobs", "gauge", "Jobs per queue and state (Delayed Job breakdown).")
+    queue_failed = MetricFamily("jobctl_queue_failed_jobs", "gauge",
+                                "Failed jobs stored per queue (exact unless the backend's count cap was hit).")
     for q in backend.queues():
         lbl = {**base, "queue": q.name}
         size.add(q.size, **lbl)
         latency.add(q.latency_s, **lbl)
+        queue_failed.add(q.failed, **lbl)
         for state in ("ready", "scheduled", "running", "stuck", "retrying"):
             by_state.add(getattr(q, state), **lbl, state=state)
 
     failed = MetricFamily("jobctl_failed_jobs", "gauge",
-                          "Failed jobs currently stored, by queue and class (class: top N, rest 'other').")
+                          "Newest stored failed jobs by queue and class (class: top N, rest 'other'; "
+                          "the scan is capped, see jobctl_failed_jobs_scan_capped).")
     capped = MetricFamily("jobctl_failed_jobs_scan_capped", "gauge",
                           "1 when the failed-job scan stopped at its limit (jobctl_failed_jobs is a lower bound).")
     counts: Counter[tuple[str, str]] = Counter()
@@ -99,7 +103,7 @@ def backend_families(backend: Backend, *, instance: str, now: datetime, top_clas
     scheduled.add(st.scheduled, **base)
     retrying.add(st.retrying, **base)
     stuck.add(st.stuck, **base)
-    return [size, latency, by_state, failed, capped, oldest, workers, processed, failed_total, stored, pending,
+    return [size, latency, by_state, queue_failed, failed, capped, oldest, workers, processed, failed_total, stored, pending,
             scheduled, retrying, stuck]
 
 

@@ -161,7 +161,7 @@ def alert(
     fmt: Annotated[str, typer.Option("--format", "-o", help="nagios (plugin text) or json.")] = "nagios",
     prom_file: Annotated[Path | None, typer.Option("--prom-file", help="Also write rule states as a node_exporter textfile (atomic).")] = None,
     cap: Annotated[int, typer.Option("--cap", min=1, help="Stop counting failures at this many (reported as >=N).")] = 100_000,
-    scan_limit: Annotated[int, typer.Option("--scan-limit", min=1, help="record-not-found: read at most this many newest matching failures.")] = 10_000,
+    scan_limit: Annotated[int, typer.Option("--scan-limit", min=1, help="record-not-found: read at most this many newest matching failures.")] = 2_000,
 ) -> None:
     """Check failed jobs (or queue size, latency, stuck jobs, stale workers) and exit like a monitoring plugin."""
     from jobctl.alert.report import unknown_line

@@ -22,8 +22,8 @@ from jobctl.cli.common import backend, err, examples, resolve
 def metrics(
     prom_file: Annotated[Path | None, typer.Option("--prom-file", help="Write a node_exporter textfile here (temp file + rename) instead of stdout.")] = None,
     top_classes: Annotated[int, typer.Option("--top-classes", min=1, help="Label at most this many job classes; the rest are summed as 'other'.")] = 20,
-    scan_limit: Annotated[int, typer.Option("--failed-scan-limit", min=1, help="Scan at most this many failed jobs (newest first) for the per-class gauge.")] = 10_000,
-    timeout: Annotated[float, typer.Option("--timeout", "-t", min=0.5, help="Seconds for the whole run.")] = 10.0,
+    scan_limit: Annotated[int, typer.Option("--failed-scan-limit", min=1, help="Scan at most this many failed jobs (newest first) for the per-class gauge.")] = 2_000,
+    timeout: Annotated[float, typer.Option("--timeout", "-t", min=0.5, help="Seconds for the whole run.")] = 30.0,
 ) -> None:
     """Queue sizes, latency, failed jobs per queue/class, workers by state, counters, last-run status."""
     from jobctl.alert.promfile import render, write_atomic
