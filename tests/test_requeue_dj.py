@@ -18,6 +18,8 @@ from sqlalchemy.pool import NullPool
 
 from jobctl.backends.delayed_job import write
 from jobctl.backends.delayed_job.backend import DelayedJobBackend
+from jobctl.backends.delayed_job.write_batches import apply_ids
+from jobctl.backends.delayed_job.write_result import Acc, Sel
 from jobctl.model import FailureFilter
 from jobctl.targets import Target
 
@@ -126,15 +128,15 @@ def test_time_window_and_limit_take_the_newest(dj_url: str) -> None:
 def test_guard_never_touches_a_row_that_is_not_failed_any_more(dj_url: str) -> None:
     """The UPDATE re-checks failed_at: a row requeued (or taken) by someone else is skipped."""
     b = backend(dj_url)
-    sels = [write.Sel(id=12, queue="mailers"), write.Sel(id=39, queue=None), write.Sel(id=38, queue="reports")]
+    sels = [Sel(id=12, queue="mailers"), Sel(id=39, queue=None), Sel(id=38, queue="reports")]
     before = rows(dj_url)
-    acc = write._Acc("requeue", False, None)
+    acc = Acc("requeue", False, None)
     t = b.dj
     c = t.table.c
     with b.connect() as conn, conn.begin():
-        write._apply(conn, t, lambda ids: t.table.update().where(c.id.in_(ids), c.failed_at.is_not(None))
-                     .values(failed_at=None, attempts=0, locked_at=None, locked_by=None),
-                     c.failed_at.is_not(None), sels, acc, "no longer failed")
+        apply_ids(conn, b, lambda cond: t.table.update().where(cond).values(failed_at=None, attempts=0, locked_at=None,
+                                                                            locked_by=None),
+                  c.failed_at.is_not(None), sels, acc, "no longer failed")
     res = acc.result()
     assert res.done == 1 and res.skipped == 2 and {e["id"] for e in res.skipped_entries} == {"39", "38"}
     after = rows(dj_url)

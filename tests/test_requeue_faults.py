@@ -191,7 +191,7 @@ def test_killed_delayed_job_run_never_leaves_a_half_applied_batch(pg_url: str) -
 
     load_fixture(pg_url, rows=[])
     eng = create_engine(pg_url, poolclass=NullPool)
-    n = 40 * BATCH
+    n = 20 * BATCH
     with eng.begin() as c:
         c.execute(text(
             "INSERT INTO delayed_jobs (priority, attempts, handler, last_error, run_at, locked_at, failed_at, "
