@@ -17,9 +17,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from textual.app import App
+from textual.binding import BindingType
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -56,7 +57,7 @@ def backend_label(backend: Backend) -> str:
 class TopApp(App[None]):
     CSS_PATH = "top.tcss"
     TITLE = "jobctl top"
-    BINDINGS = APP_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_KEYS]
     COMMANDS = App.COMMANDS | {TopCommands}
 
     def __init__(self, backend: Backend, *, interval: float = 2.0, keymap: Mapping[str, str] | None = None,

@@ -6,6 +6,7 @@ stock `Matcher.highlight` would parse them as markup).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
@@ -54,10 +55,10 @@ class TopCommands(Provider):
             for row in snap.queues[:MAX_DYNAMIC]:
                 name = row.queue.name
                 cmds.append((f"Open queue {visible(name, max_len=80)}",
-                             lambda name=name: app.open_queue(name), f"{row.queue.size:,} job(s)"))
+                             partial(app.open_queue, name), f"{row.queue.size:,} job(s)"))
             for g in snap.groups[:MAX_DYNAMIC]:
                 label = f"Open failures {visible(g.job_class, max_len=60)} × {visible(g.exception, max_len=40)}"
-                cmds.append((label, lambda key=g.key: app.open_group(key), f"{g.count:,} failure(s)"))
+                cmds.append((label, partial(app.open_group, g.key), f"{g.count:,} failure(s)"))
         return cmds
 
     async def discover(self) -> Hits:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
@@ -33,7 +36,7 @@ def sample_table(rows: list[FailureRow]) -> Table:
 class ConfirmScreen(ModalScreen[bool]):
     """Returns True only on an explicit yes (y / the Yes button); Esc, n or No cancel."""
 
-    BINDINGS = CONFIRM_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [*CONFIRM_KEYS]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical { width: 90%; max-width: 130; height: auto; border: thick $error;

@@ -7,11 +7,12 @@ Everything shown came from the queue, so every value is `visible()` plain Text. 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
@@ -106,7 +107,7 @@ def raw_text(item: Item) -> Text:
 
 
 class DetailScreen(Screen[None]):
-    BINDINGS = DETAIL_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [*DETAIL_KEYS]
 
     def __init__(self, item: Item) -> None:
         super().__init__()

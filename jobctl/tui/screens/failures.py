@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.widgets import DataTable, Footer, Static
 
 from jobctl.safe import visible
@@ -17,7 +20,7 @@ from jobctl.tui.widgets.meters import Meters
 
 
 class FailureListScreen(TableActions):
-    BINDINGS = FAILURE_LIST_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [*FAILURE_LIST_KEYS]
 
     def __init__(self, group: FailureGroup) -> None:
         super().__init__()

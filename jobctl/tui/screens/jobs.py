@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -24,7 +25,7 @@ PENDING_STATES = ("ready", "retrying", "scheduled")  # what Queue.size counts on
 
 
 class QueueJobsScreen(Screen[None]):
-    BINDINGS = JOB_SCREEN_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [*JOB_SCREEN_KEYS]
 
     def __init__(self, row: QueueRow) -> None:
         super().__init__()

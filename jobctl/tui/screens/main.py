@@ -6,7 +6,10 @@ between panels. Enter on a queue opens its jobs, on a failure group its failures
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer
 
@@ -24,7 +27,7 @@ PANELS = {"queues": "#queues", "workers": "#workers", "failures": "#failures"}
 
 
 class MainScreen(TableActions):
-    BINDINGS = DASHBOARD_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [*DASHBOARD_KEYS]
 
     def compose(self) -> ComposeResult:
         yield Meters(id="meters")

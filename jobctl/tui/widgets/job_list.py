@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -58,7 +60,7 @@ def job_line(pos: int, job: Job, now: datetime) -> Text:
 class JobList(ScrollView, can_focus=True):
     """Cursor with j/k/up/down/pgup/pgdn/g/G; Enter (open) and Esc (back) belong to the screen."""
 
-    BINDINGS = JOB_LIST_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [*JOB_LIST_KEYS]
 
     COMPONENT_CLASSES = {"job-list--cursor", "job-list--placeholder"}
     DEFAULT_CSS = """

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
@@ -72,7 +73,7 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
         self._visible_keys: list[str] = []
         self._cells: dict[str, tuple[tuple[str, str], ...]] = {}
         self._widths: dict[str, int] = {}  # widest cell per column since the last rebuild
-        self._render_cache: dict[str, tuple[Any, list[Text]]] = {}
+        self._cell_cache: dict[str, tuple[Any, list[Text]]] = {}
         self._shown: dict[str, list[Text]] = {}  # the cell lists on screen, by row key
         self.row_filter: RowFilter | None = None
         self.sort_index: int | None = self.DEFAULT_SORT
@@ -207,14 +208,14 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
         tagged = k in self.tagged
         rkey = guarded_key(self.render_key, row)
         if rkey is not None:
-            cached = self._render_cache.get(k)
+            cached = self._cell_cache.get(k)
             if cached is not None and cached[0] == (rkey, tagged):
                 return cached[1]
-        cells = [guarded(lambda spec=spec: spec.render(row, self.now)) for spec in self.COLUMNS]
+        cells = [guarded(partial(spec.render, row, self.now)) for spec in self.COLUMNS]
         if self.TAGGABLE:
             cells.insert(0, plain(TAG_MARK if tagged else " ", "bold yellow"))
         if rkey is not None:
-            self._render_cache[k] = ((rkey, tagged), cells)
+            self._cell_cache[k] = ((rkey, tagged), cells)
         return cells
 
     def _sync(self) -> None:
@@ -267,7 +268,7 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
                     widths[ck] = cell.cell_len
             self.add_row(*cells, key=k)
         self._widths = widths
-        self._render_cache = {k: v for k, v in self._render_cache.items() if k in rendered}
+        self._cell_cache = {k: v for k, v in self._cell_cache.items() if k in rendered}
         self._shown = rendered
         self._visible_keys = keys
         self._cells = {k: tuple((t.plain, str(t.style)) for t in rendered[k]) for k in keys}
