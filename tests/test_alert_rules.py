@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jobctl.alert.rules import RuleFileError, load_rules, quick_rule
+from jobctl.alert.rulefile import load_rules
+from jobctl.alert.rules import RuleFileError, quick_rule
 from jobctl.alert.thresholds import State
 
 GOOD = """

@@ -1,36 +1,20 @@
-"""Alert rules: one `Rule` per check, from command-line options (quick form) or a TOML rules file.
+"""Alert rules: one `Rule` per check, validated field by field (`build_rule`).
 
-Rules files are validated completely before anything connects; every error names the file, the
-rule and the field (`alerts.toml: rule 'toxic': field 'critical': invalid threshold range '5x' …`),
-and the CLI turns it into a monitoring-plugin UNKNOWN (exit 3).
-
-    [defaults]                     # any rule field; applies to every rule that does not set it
-    window = "15m"
-    notify = ["ops-mail"]
-
-    [rules.toxic]                  # the rule's name is the table key
-    queue = "toxic"
-    metric = "failed"              # failed size latency failure-rate stuck stale-workers record-not-found
-    warning = "1"
-    critical = "5"
-    renotify = "1h"
-
-    [channels.ops-mail]            # see jobctl.alert.channels
-    type = "email"
-    to = ["oncall@example.com"]
+Rules come from command-line options (`quick_rule`, errors name the option) or from a TOML rules
+file (`jobctl.alert.rulefile.load_rules`, errors name the file, the rule and the field). Either
+way an invalid rule is a `RuleFileError`, which the CLI turns into a monitoring-plugin UNKNOWN
+(exit 3) before anything connects.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from jobctl.alert.channels import Channel, ChannelError, SmtpSettings, parse_channels, smtp_settings
+from jobctl.alert.channels import Channel, SmtpSettings
 from jobctl.alert.metrics import METRIC_NAMES, METRICS, MetricSpec, perf_label
 from jobctl.alert.secrets import Secrets
 from jobctl.alert.thresholds import Range, State, Thresholds, format_duration, parse_range
@@ -43,8 +27,8 @@ RULE_KEYS = {
     "notify", "renotify", "severity", "samples", "include_retried", "max_run_time", "unreachable",
     "description", "runbook", "enabled",
 }
-_FAILURE_ONLY = ("class", "exception", "error", "include_retried")
-_NAME = re.compile(r"[A-Za-z0-9_.:@-]+")
+FAILURE_ONLY_FIELDS = ("class", "exception", "error", "include_retried")
+RULE_NAME = re.compile(r"[A-Za-z0-9_.:@-]+")
 DEFAULT_MAX_RUN_TIME = timedelta(hours=4)
 
 
@@ -126,7 +110,7 @@ class RuleSet:
 # --------------------------------------------------------------------------- field parsing
 
 
-class _FieldError(ValueError):
+class FieldError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
         self.key = key
@@ -136,57 +120,57 @@ def _strings(key: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise _FieldError(key, "expected a non-empty string or a list of them")
+        raise FieldError(key, "expected a non-empty string or a list of them")
     return tuple(value)
 
 
-def _duration(key: str, value: Any, *, allow_zero: bool = False) -> timedelta | None:
+def duration_field(key: str, value: Any, *, allow_zero: bool = False) -> timedelta | None:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _FieldError(key, "expected a duration like 90s, 15m, 2h, 1d")
+        raise FieldError(key, "expected a duration like 90s, 15m, 2h, 1d")
     try:
         d = parse_duration(str(value))
     except ValueError as e:
-        raise _FieldError(key, str(e)) from None
+        raise FieldError(key, str(e)) from None
     if d.total_seconds() <= 0:
         if allow_zero:
             return None
-        raise _FieldError(key, "must be longer than 0s")
+        raise FieldError(key, "must be longer than 0s")
     return d
 
 
 def _state(key: str, value: Any, allowed: tuple[str, ...]) -> State:
     if not isinstance(value, str) or value.lower() not in allowed:
-        raise _FieldError(key, f"must be one of {', '.join(allowed)} (got {value!r})")
+        raise FieldError(key, f"must be one of {', '.join(allowed)} (got {value!r})")
     return State.parse(value)
 
 
 def build_rule(name: str, fields: Mapping[str, Any], *, channels: Mapping[str, Channel] | None = None,
                known_targets: set[str] | None = None, quick: bool = False) -> Rule:
-    """Validate one rule's fields; raises `_FieldError(key, message)`."""
+    """Validate one rule's fields; raises `FieldError(key, message)`."""
     unknown = set(fields) - RULE_KEYS
     if unknown:
         k = sorted(unknown)[0]
-        raise _FieldError(k, f"unknown field (allowed: {', '.join(sorted(RULE_KEYS))})")
+        raise FieldError(k, f"unknown field (allowed: {', '.join(sorted(RULE_KEYS))})")
     metric = fields.get("metric", "failed")
     if metric not in METRICS:
-        raise _FieldError("metric", f"unknown metric {metric!r} (one of: {', '.join(METRIC_NAMES)})")
+        raise FieldError("metric", f"unknown metric {metric!r} (one of: {', '.join(METRIC_NAMES)})")
     spec = METRICS[metric]
     if not spec.uses_failures:
-        for k in _FAILURE_ONLY + ("window",):
+        for k in FAILURE_ONLY_FIELDS + ("window",):
             if k in fields:
-                raise _FieldError(k, f"has no effect on metric {metric!r} (only failed, failure-rate, "
+                raise FieldError(k, f"has no effect on metric {metric!r} (only failed, failure-rate, "
                                   "record-not-found select failures)")
     kw: dict[str, Any] = {"name": name, "metric": metric, "quick": quick}
     if "target" in fields and "url" in fields:
-        raise _FieldError("url", "give either target or url, not both")
+        raise FieldError("url", "give either target or url, not both")
     for key in ("target", "url", "description", "runbook"):
         if key in fields:
             v = fields[key]
             if not isinstance(v, str) or not v:
-                raise _FieldError(key, "expected a non-empty string")
+                raise FieldError(key, "expected a non-empty string")
             kw[key] = v
     if known_targets is not None and kw.get("target") and kw["target"] not in known_targets:
-        raise _FieldError("target", f"unknown target {kw['target']!r} (known: "
+        raise FieldError("target", f"unknown target {kw['target']!r} (known: "
                           f"{', '.join(sorted(known_targets)) or 'none defined in config.toml'})")
     if "queue" in fields:
         kw["queues"] = _strings("queue", fields["queue"])
@@ -197,20 +181,20 @@ def build_rule(name: str, fields: Mapping[str, Any], *, channels: Mapping[str, C
     if "error" in fields:
         err = fields["error"]
         if not isinstance(err, str):
-            raise _FieldError("error", "expected a regular expression string")
+            raise FieldError("error", "expected a regular expression string")
         try:
             re.compile(err)
         except re.error as e:
-            raise _FieldError("error", f"invalid regex {err!r}: {e}") from None
+            raise FieldError("error", f"invalid regex {err!r}: {e}") from None
         kw["error"] = err
     if "window" in fields:
-        kw["window"] = _duration("window", fields["window"])
+        kw["window"] = duration_field("window", fields["window"])
     if "renotify" in fields:
-        kw["renotify"] = _duration("renotify", fields["renotify"], allow_zero=True)
+        kw["renotify"] = duration_field("renotify", fields["renotify"], allow_zero=True)
     if "max_run_time" in fields:
         if metric != "stuck":
-            raise _FieldError("max_run_time", "only applies to metric 'stuck'")
-        kw["max_run_time"] = _duration("max_run_time", fields["max_run_time"])
+            raise FieldError("max_run_time", "only applies to metric 'stuck'")
+        kw["max_run_time"] = duration_field("max_run_time", fields["max_run_time"])
     warning, critical = fields.get("warning"), fields.get("critical")
     if warning is None and critical is None:
         warning, critical = spec.default_warning, spec.default_critical
@@ -222,7 +206,7 @@ def build_rule(name: str, fields: Mapping[str, Any], *, channels: Mapping[str, C
         try:
             ranges[key] = parse_range(text, durations=spec.durations)
         except ValueError as e:
-            raise _FieldError(key, str(e)) from None
+            raise FieldError(key, str(e)) from None
         kw[f"{key}_text"] = str(text)
     kw["thresholds"] = Thresholds(warning=ranges["warning"], critical=ranges["critical"])
     if "severity" in fields:
@@ -231,20 +215,20 @@ def build_rule(name: str, fields: Mapping[str, Any], *, channels: Mapping[str, C
         kw["unreachable"] = _state("unreachable", fields["unreachable"], ("critical", "unknown", "warning"))
     for key in ("include_retried", "enabled"):
         if key in fields and not isinstance(fields[key], bool):
-            raise _FieldError(key, "expected true or false")
+            raise FieldError(key, "expected true or false")
     if "include_retried" in fields:
         kw["include_retried"] = fields["include_retried"]
     if "samples" in fields:
         s = fields["samples"]
         if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= 50:
-            raise _FieldError("samples", "expected a whole number from 0 to 50")
+            raise FieldError("samples", "expected a whole number from 0 to 50")
         kw["samples"] = s
     if "notify" in fields:
         names = _strings("notify", fields["notify"])
         if channels is not None:
             for n in names:
                 if n not in channels:
-                    raise _FieldError("notify", f"unknown channel {n!r} (defined: "
+                    raise FieldError("notify", f"unknown channel {n!r} (defined: "
                                       f"{', '.join(sorted(channels)) or 'none'})")
         kw["notify"] = names
     return Rule(**kw)
@@ -258,82 +242,5 @@ def quick_rule(options: Mapping[str, Any], *, channels: Mapping[str, Channel]) -
     name = ",".join(queues) if queues else ("all queues" if metric != "stale-workers" else "workers")
     try:
         return build_rule(name, fields, channels=channels, quick=True)
-    except _FieldError as e:
+    except FieldError as e:
         raise RuleFileError(f"option --{e.key.replace('_', '-')}: {e}") from None
-
-
-def load_rules(path: Path, *, config_raw: Mapping[str, Any], env: Mapping[str, str],
-               known_targets: set[str] | None = None) -> RuleSet:
-    """Read and validate a whole rules file (and config.toml's [alert] channels and SMTP)."""
-    where = path.name
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise RuleFileError(f"cannot read rules file {path}: {e.strerror or e}") from None
-    except UnicodeDecodeError as e:
-        raise RuleFileError(f"{where}: not UTF-8 text: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise RuleFileError(f"{where}: invalid TOML: {e}") from None
-    unknown = set(data) - {"defaults", "rules", "channels", "smtp"}
-    if unknown:
-        raise RuleFileError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))} "
-                            "(allowed: defaults, rules, channels, smtp)")
-    secrets = Secrets()
-    alert_conf = config_raw.get("alert") or {}
-    try:
-        channels = parse_channels(alert_conf.get("channels") or {}, env=env, secrets=secrets,
-                                  where="config alert.channels")
-        channels.update(parse_channels(data.get("channels") or {}, env=env, secrets=secrets,
-                                       where=f"{where}: channels"))
-        smtp = smtp_settings([("config alert.smtp", alert_conf.get("smtp")), (f"{where}: smtp", data.get("smtp"))],
-                             env=env, secrets=secrets)
-    except ChannelError as e:
-        raise RuleFileError(str(e)) from None
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise RuleFileError(f"{where}: [defaults] must be a table")
-    rules_tables = data.get("rules")
-    if not isinstance(rules_tables, dict) or not rules_tables:
-        raise RuleFileError(f"{where}: no rules: add at least one [rules.NAME] table")
-    try:
-        check = {k: v for k, v in defaults.items() if k not in ("metric", "max_run_time", "warning", "critical")}
-        build_rule("defaults", {**check, "metric": "failed"}, channels=channels, known_targets=known_targets)
-        if "max_run_time" in defaults:
-            _duration("max_run_time", defaults["max_run_time"])
-        if "metric" in defaults and defaults["metric"] not in METRICS:
-            raise _FieldError("metric", f"unknown metric {defaults['metric']!r} (one of: {', '.join(METRIC_NAMES)})")
-    except _FieldError as e:
-        raise RuleFileError(f"{where}: [defaults]: field '{e.key}': {e}") from None
-    rules: list[Rule] = []
-    for name, table in rules_tables.items():
-        if not _NAME.fullmatch(name):
-            raise RuleFileError(f"{where}: rule {name!r}: name may only hold letters, digits and _ . : @ -")
-        if not isinstance(table, dict):
-            raise RuleFileError(f"{where}: rule {name!r}: must be a table ([rules.{name}])")
-        spec_metric = table.get("metric", defaults.get("metric", "failed"))
-        merged = {**_applicable_defaults(defaults, spec_metric), **table}
-        for own, other in (("url", "target"), ("target", "url")):  # a rule's own url replaces a default target
-            if own in table and other not in table:
-                merged.pop(other, None)
-        try:
-            rule = build_rule(name, merged, channels=channels, known_targets=known_targets)
-        except _FieldError as e:
-            raise RuleFileError(f"{where}: rule {name!r}: field '{e.key}': {e}") from None
-        if merged.get("enabled", True):
-            rules.append(rule)
-    if not rules:
-        raise RuleFileError(f"{where}: every rule is disabled (enabled = false)")
-    return RuleSet(rules=rules, channels=channels, smtp=smtp, secrets=secrets, source=str(path))
-
-
-def _applicable_defaults(defaults: Mapping[str, Any], metric: Any) -> dict[str, Any]:
-    """Defaults minus fields that make no sense for this rule's metric (a default window does not
-    break a `size` rule; an explicit `window` in a size rule still does)."""
-    spec = METRICS.get(metric) if isinstance(metric, str) else None
-    out = dict(defaults)
-    if spec is not None and not spec.uses_failures:
-        for k in (*_FAILURE_ONLY, "window"):
-            out.pop(k, None)
-    if spec is not None and spec.name != "stuck":
-        out.pop("max_run_time", None)
-    return out

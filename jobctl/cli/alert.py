@@ -11,16 +11,12 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
 from jobctl.cli.common import STATE, err, examples
-
-if TYPE_CHECKING:
-    from jobctl.alert.rules import RuleSet
-    from jobctl.targets import Config, Target
 
 EXIT_UNKNOWN = 3
 # typer vendors click; its UsageError is BadParameter's base class
@@ -54,82 +50,6 @@ def _now() -> datetime:
         from jobctl.alert.rules import RuleFileError
 
         raise RuleFileError(f"JOBCTL_NOW={text!r} is not an ISO 8601 time (e.g. 2026-11-27T20:00:00Z)") from None
-
-
-def _adhoc_channels(email: list[str], webhook: str | None, webhook_format: str, command: str | None,
-                    ruleset_env: dict[str, str], secrets: Any) -> dict[str, Any]:
-    from jobctl.alert.channels import parse_channel
-
-    tables: dict[str, dict[str, Any]] = {}
-    if email:
-        tables["email"] = {"type": "email", "to": list(email)}
-    if webhook:
-        tables["webhook"] = {"type": "webhook", "url": webhook, "format": webhook_format}
-    if command:
-        tables["command"] = {"type": "command", "command": command}
-    return {n: parse_channel(n, t, env=ruleset_env, secrets=secrets, where="option") for n, t in tables.items()}
-
-
-def _build_ruleset(opts: dict[str, Any], cfg: Config) -> RuleSet:
-    from jobctl.alert.channels import ChannelError, parse_channels, smtp_settings
-    from jobctl.alert.rules import RuleFileError, RuleSet, load_rules, quick_rule
-    from jobctl.alert.secrets import Secrets
-
-    env = dict(os.environ)
-    known = set(cfg.targets)
-    if opts["rules"] is not None:
-        quick = [k for k in ("metric", "queue", "klass", "exception", "error", "window", "warning", "critical",
-                             "notify", "email", "webhook", "notify_command", "renotify", "severity",
-                             "max_run_time", "samples") if opts[k] not in (None, [], ())]
-        if quick:
-            raise RuleFileError(f"--rules cannot be combined with quick-form options "
-                                f"({', '.join('--' + k.replace('klass', 'class').replace('_', '-') for k in quick)})")
-        return load_rules(Path(opts["rules"]), config_raw=cfg.raw, env=env, known_targets=known)
-    secrets = Secrets()
-    alert_conf = cfg.raw.get("alert") or {}
-    try:
-        channels = parse_channels(alert_conf.get("channels") or {}, env=env, secrets=secrets,
-                                  where="config alert.channels")
-        adhoc = _adhoc_channels(opts["email"], opts["webhook"], opts["webhook_format"], opts["notify_command"],
-                                env, secrets)
-        channels.update(adhoc)
-        smtp = smtp_settings([("config alert.smtp", alert_conf.get("smtp"))], env=env, secrets=secrets)
-    except ChannelError as e:
-        raise RuleFileError(str(e)) from None
-    fields = {"metric": opts["metric"], "queue": opts["queue"], "class": opts["klass"],
-              "exception": opts["exception"], "error": opts["error"], "window": opts["window"],
-              "warning": opts["warning"], "critical": opts["critical"], "renotify": opts["renotify"],
-              "severity": opts["severity"], "samples": opts["samples"],
-              "include_retried": opts["include_retried"] or None, "max_run_time": opts["max_run_time"],
-              "notify": [*(opts["notify"] or []), *adhoc]}
-    rule = quick_rule(fields, channels=channels)
-    return RuleSet(rules=[rule], channels=channels, smtp=smtp, secrets=secrets, source="command line")
-
-
-def _targets(ruleset: RuleSet, cfg: Config) -> list[Target]:
-    from dataclasses import replace
-
-    from jobctl.alert.rules import RuleFileError
-    from jobctl.errors import JobctlError
-    from jobctl.targets import resolve_target
-
-    cache: dict[tuple[str | None, str | None], Target] = {}
-    out = []
-    for rule in ruleset.rules:
-        key = (rule.target, rule.url)
-        if key not in cache:
-            try:
-                if rule.target is None and rule.url is None:
-                    t = resolve_target(url=STATE.url, target=STATE.target, namespace=STATE.namespace,
-                                       table=STATE.table, read_only=True, config=cfg)
-                else:
-                    t = resolve_target(url=rule.url, target=rule.target if rule.url is None else None, config=cfg,
-                                       read_only=True)
-            except JobctlError as e:
-                raise RuleFileError(f"rule {rule.name!r}: {e}") from None
-            cache[key] = replace(t, read_only=True)  # alerting never writes
-        out.append(cache[key])
-    return out
 
 
 def alert(
@@ -202,6 +122,7 @@ def _emit_unknown(line: str, fmt: str, message: str) -> None:
 def _run(opts: dict[str, Any]) -> None:
     from jobctl.alert.report import json_document, plugin_text
     from jobctl.alert.runner import RunOptions, run
+    from jobctl.alert.setup import DefaultTarget, build_ruleset, rule_targets
     from jobctl.alert.state import default_state_path
     from jobctl.alert.thresholds import State
     from jobctl.targets import load_config, print_config_warnings
@@ -209,8 +130,9 @@ def _run(opts: dict[str, Any]) -> None:
     now = _now()
     cfg = load_config()
     print_config_warnings(cfg)
-    ruleset = _build_ruleset(opts, cfg)
-    targets = _targets(ruleset, cfg)
+    ruleset = build_ruleset(opts, cfg, dict(os.environ))
+    targets = rule_targets(ruleset, cfg, DefaultTarget(url=STATE.url, target=STATE.target,
+                                                        namespace=STATE.namespace, table=STATE.table))
     unreachable_override = State.parse(opts["unreachable"]) if opts["unreachable"] != "critical" else None
     state_path = None if opts["no_state"] else (opts["state_file"] or default_state_path())
     ropts = RunOptions(now=now, timeout=opts["timeout"], dry_run=opts["dry_run"], state_path=state_path,
