@@ -112,6 +112,15 @@ def test_an_argument_ending_in_a_backslash_keeps_the_next_argument_separate() ->
     assert m is not None and m.args == [b"SET", b"k\\", b"\\", b'x\\\\"" "y']
 
 
+@pytest.mark.parametrize("args", [
+    [b" ", b"\x00"],  # first argument " " next to the opening quote (found by hypothesis)
+    [b'" ', b'" '],  # arguments ending in `" `: the separator overlaps an escaped quote
+    [b"SET", b"\\", b'\\"'], [b"x" * 200_000 + b"\xff", b'"'],
+])
+def test_separator_edge_cases(args: list[bytes]) -> None:
+    assert parse_line(monitor_line(0, 0, "127.0.0.1:6379", args)) == MonitorLine(0, 0, "127.0.0.1:6379", args)
+
+
 @pytest.mark.parametrize("client,kind,host,port", [
     ("127.0.0.1:49352", "tcp", "127.0.0.1", "49352"),
     ("[::1]:51234", "tcp", "::1", "51234"),

@@ -121,13 +121,14 @@ def parse_line(line: bytes) -> MonitorLine | None:
         ts = line[:sp].replace(b".", b"", 1)
         if line[sp - 7] != 46 or not ts.isdigit():  # 46 == ord('.'): exactly 6 digits of microseconds
             return None
-        body = line[end + 3:-1]
-        if 92 not in body:  # no backslash: no escaped quote can hide inside an argument
+        start = end + 3
+        if line.find(92, start) < 0:  # no backslash: no escaped quote can hide inside an argument
+            body = line[start:-1]
             args = body.split(b'" "')
             if body.count(b'"') != 2 * (len(args) - 1):
                 return None  # a stray quote: not sdscatrepr output
         else:
-            args = _split_escaped(body)
+            args = _split_escaped_line(line, start)
             if args is None:
                 return None
         return _new_line(MonitorLine, (int(ts), h[0], h[1], args))
@@ -157,6 +158,34 @@ def _split_escaped(body: bytes) -> list[bytes] | None:
         if 34 in a:
             return None  # a stray quote: not sdscatrepr output
         append(_escape_decode(a)[0] if 92 in a else a)
+    return out
+
+
+def _split_escaped_line(line: bytes, start: int) -> list[bytes] | None:
+    """`_split_escaped` on the whole line, arguments from `start` to the last byte (the closing
+    quote): one copy less of a big argument (no body slice; the last one is decoded through a
+    memoryview). Lines whose client part holds a backslash or quote take the plain route."""
+    if line.find(92, 0, start) >= 0 or line.find(34, 0, start - 1) >= 0:
+        return _split_escaped(line[start:-1])
+    t = line.replace(b"\\\\", b"\\x5c").replace(b'\\"', b"\\x22")
+    if _BAD_ESCAPE.search(t, start) is not None:
+        return None
+    pieces = t.split(b'" "')
+    if len(pieces[0]) < start:  # the first argument starts with ` "`: the split began at its opening quote
+        return _split_escaped(line[start:-1])
+    last = len(pieces) - 1
+    pieces[0] = pieces[0][start:]
+    out: list[bytes] = []
+    append = out.append
+    for i, a in enumerate(pieces):
+        if i == last:
+            if a.find(34, 0, len(a) - 1) >= 0:
+                return None
+            append(_escape_decode(memoryview(a)[:-1])[0] if 92 in a else a[:-1])
+        elif 34 in a:
+            return None
+        else:
+            append(_escape_decode(a)[0] if 92 in a else a)
     return out
 
 
