@@ -122,6 +122,7 @@ def parse_line(line: bytes) -> MonitorLine | None:
         if line[sp - 7] != 46 or not ts.isdigit():  # 46 == ord('.'): exactly 6 digits of microseconds
             return None
         start = end + 3
+        args: list[bytes] | None
         if line.find(92, start) < 0:  # no backslash: no escaped quote can hide inside an argument
             body = line[start:-1]
             args = body.split(b'" "')

@@ -35,7 +35,8 @@ from datetime import timedelta
 
 from jobctl.model import Event
 from jobctl.parse.monitor import MonitorLine, parse_line
-from jobctl.parse.monitor_handlers import COUNTERS, EPOCH, READS, SCRIPT, Pop, ResqueKeyHandlers, text
+from jobctl.parse.monitor_families import ResqueKeyHandlers
+from jobctl.parse.monitor_handlers import COUNTERS, EPOCH, READS, SCRIPT, Pop, text
 
 KINDS: tuple[str, ...] = (
     "enqueue", "reserve", "start", "done", "fail", "requeue", "remove", "dequeue", "worker-start",
