@@ -92,7 +92,7 @@ def test_interactive_confirmation_shows_count_breakdown_and_sample(redis_url: st
     assert code == 1 and "aborted; nothing was changed" in out
     assert "about to requeue 11 failures" in out
     assert "QUEUE" in out and "toxic" in out and "CLASS" in out and "ToxicPayloadJob" in out
-    assert "sample (5)" in out
+    assert "sample (5 of 11)" in out
     assert redis_client.lrange("resque:failed", 0, -1) == before
     code, out = run_in_pty(["-u", redis_url, "requeue", "--queue", "toxic"], "y")
     assert code == 0, out

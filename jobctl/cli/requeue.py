@@ -206,8 +206,25 @@ def _counts(d: dict[str, int], key: str, top: int = 20) -> list[dict[str, Any]]:
     return rows
 
 
+def _short_time(v: Any) -> str:
+    from jobctl.render.fields import format_iso_when
+
+    return format_iso_when(v).split(" (", 1)[0]
+
+
+def _sample_columns() -> list[Any]:
+    from jobctl.render.fields import first_line
+    from jobctl.render.output import Column
+
+    return [Column("id", "ID", no_wrap=True), Column("queue", "QUEUE", no_wrap=True),
+            Column("target", "TO QUEUE", no_wrap=True), Column("class", "CLASS", max_width=40),
+            Column("failed_at", "FAILED AT", _short_time, no_wrap=True),
+            Column("locked_at", "LOCKED AT", _short_time, no_wrap=True), Column("locked_by", "LOCKED BY"),
+            Column("exception", "EXCEPTION", max_width=30),
+            Column("error", "ERROR", lambda v: first_line(str(v), 60), max_width=60)]
+
+
 def _print_details(r: Any, out: Any) -> None:
-    from jobctl.render.fields import first_line, format_iso_when
     from jobctl.render.output import Column, emit
 
     if r.by_queue:
@@ -217,11 +234,10 @@ def _print_details(r: Any, out: Any) -> None:
         emit(_counts(r.by_class, "class"), [Column("class", "CLASS"), Column("count", "COUNT", justify="right")],
              "table", out=out)
     if r.sample:
-        keys = list(dict.fromkeys(k for row in r.sample for k in row))
-        cols = [Column(k, k.upper().replace("_", " "),
-                       format_iso_when if k.endswith("_at") else (lambda v: first_line(str(v), 80)),
-                       max_width=60 if k in ("error", "name") else None) for k in keys]
-        emit(r.sample, cols, "table", title=f"sample ({len(r.sample)})", out=out)
+        present = {k for row in r.sample for k in row if row.get(k) is not None}
+        moved = any(row.get("target") not in (None, row.get("queue")) for row in r.sample)
+        cols = [c for c in _sample_columns() if c.key in present and (c.key != "target" or moved)]
+        emit(r.sample, cols, "table", title=f"sample ({len(r.sample)} of {r.selected})", out=out)
     if r.skipped_entries:
         emit(r.skipped_entries, [Column("id", "ID"), Column("queue", "QUEUE"), Column("reason", "SKIPPED BECAUSE")],
              "table", title="skipped", out=out)
