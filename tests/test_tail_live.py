@@ -204,6 +204,18 @@ def test_lag_guard_stops_a_consumer_that_fell_behind(private_redis: RedisServer)
     admin.close()
 
 
+def test_monitor_refused_by_acl_says_what_is_needed(private_redis: RedisServer) -> None:
+    admin = private_redis.client()
+    admin.execute_command("ACL", "SETUSER", "limited", "on", ">pw", "~*", "&*", "+@all", "-@admin")
+    url = f"redis://limited:pw@127.0.0.1:{private_redis.port}/0"
+    proc = subprocess.run([sys.executable, "-m", "jobctl", "-u", url, "tail", "--count", "1"], capture_output=True,
+                          text=True, env=ENV, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "MONITOR refused" in proc.stderr and "@admin" in proc.stderr and "--from" in proc.stderr
+    assert "pw@" not in proc.stderr  # the password is masked
+    admin.close()
+
+
 def test_unreachable_target_is_exit_3(tmp_path: Any) -> None:
     from servers import free_port
 

@@ -189,8 +189,8 @@ def _run(events: Any, writer: Any, *, kinds: frozenset[str], queue: list[str] | 
     if summary:
         from jobctl.cli.tail_output import summary_lines
 
-        dec = state.get("decoder")
-        lines = (dec.lines + dec.unparsed) if dec is not None else 0
+        dec = state.get("decoder")  # None when polling Delayed Job: no lines
+        lines = (dec.lines + dec.unparsed) if dec is not None else None
         rep = tally.report(lines=lines, unparsed=dec.unparsed if dec is not None else 0,
                            elapsed_s=time.monotonic() - state["started"] if live else None)
         for line in summary_lines(rep):

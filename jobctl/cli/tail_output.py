@@ -88,8 +88,8 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
     """The end-of-tail summary as plain text lines (for stderr)."""
     span = rep["span_s"]
     kinds = ", ".join(f"{k} {v}" for k, v in rep["by_kind"].items()) or "none"
-    lines = [f"--- tail summary: {rep['lines']} lines read, {rep['unparsed']} unparsed, "
-             f"{rep['events']} events shown over {span:.1f} s ({kinds})"]
+    read = f"{rep['lines']} lines read, {rep['unparsed']} unparsed, " if rep["lines"] is not None else ""
+    lines = [f"--- tail summary: {read}{rep['events']} events shown over {span:.1f} s ({kinds})"]
     if rep["queues"]:
         lines.append(f"{'queue':<20} {'enqueue':>8} {'/s':>7} {'reserve':>8} {'/s':>7} {'start':>6} "
                      f"{'done':>6} {'fail':>6} {'/s':>7}")

@@ -102,7 +102,8 @@ class TailSummary:
             return 0.0
         return (self.last - self.first).total_seconds()
 
-    def report(self, *, lines: int, unparsed: int, elapsed_s: float | None = None, top: int = 5) -> dict[str, Any]:
+    def report(self, *, lines: int | None, unparsed: int, elapsed_s: float | None = None,
+               top: int = 5) -> dict[str, Any]:
         """A JSON-able summary. Rates are per second over `elapsed_s` (live: wall time) or, for a
         capture, over the span between the first and the last event shown."""
         span = elapsed_s if elapsed_s is not None else self.span_s()

@@ -124,7 +124,15 @@ def monitor_lines(backend: ResqueBackend, *, stop: Callable[[], bool] | None = N
             client_id = int(conn.read_response())
         with traced("redis", "MONITOR"):
             conn.send_command("MONITOR")
-            ok = conn.read_response()
+            try:
+                ok = conn.read_response()
+            except Exception as e:  # noqa: BLE001 - NOPERM and friends: say what MONITOR needs
+                conn.disconnect()
+                if type(e).__name__ not in ("ResponseError", "NoPermissionError"):
+                    raise
+                raise JobctlError(
+                    f"MONITOR refused by {target.masked_url}: {e} (it needs the @admin ACL category; "
+                    "decode a capture with --from instead)") from None
     if ok not in (b"OK", "OK", True):
         conn.disconnect()
         raise JobctlError(f"MONITOR refused by {target.masked_url}: {ok!r}")
