@@ -1,0 +1,1 @@
+"""`jobctl top`: the live Textual TUI (imported only by `jobctl top`, never by `jobctl --help`)."""

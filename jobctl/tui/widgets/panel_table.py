@@ -267,6 +267,11 @@ class PanelTable(DataTable, Generic[T]):  # type: ignore[type-arg]
                 if cell.cell_len > widths.get(ck, 0):
                     widths[ck] = cell.cell_len
             self.add_row(*cells, key=k)
+        for ck, column in zip(col_keys, self.ordered_columns, strict=False):
+            # Measured here, not on DataTable's next idle: a frame drawn before that idle would
+            # otherwise cut every cell to its label's width (seen in a real terminal at start).
+            if column.auto_width:
+                column.content_width = max(column.content_width, widths.get(ck, 0))
         self._widths = widths
         self._cell_cache = {k: v for k, v in self._cell_cache.items() if k in rendered}
         self._shown = rendered
