@@ -28,9 +28,10 @@
 -- ARGV[6]      number of target queues Q; ARGV[7 .. 6+Q]: their names (for SADD), same order as KEYS[3..]
 -- ARGV[7+Q..]  "keep" only: the new bytes of each entry, in entry order
 --
--- Returns {statuses, removed, usec}: statuses = one character per entry, "1" acted, "0" the
--- entry was not there any more (changed/moved); usec = the script's own run time on the server
--- (it blocks Redis that long; jobctl sizes batches by it).
+-- Returns {statuses, removed, usec, removal_usec}: statuses = one character per entry, "1" acted,
+-- "0" the entry was not there any more (changed/moved); usec = the script's own run time on the
+-- server (it blocks Redis that long; jobctl sizes batches by it); removal_usec = the part spent
+-- removing entries (an LREM deep inside a long list costs its scan whatever the batch size).
 
 if redis.replicate_commands then redis.replicate_commands() end  -- Redis < 5: allow TIME before writes
 local function now_us()
@@ -103,6 +104,7 @@ for t = 1, nq do
   end
 end
 
+local removal_started = now_us()
 if removed > 0 then
   local len = redis.call('LLEN', list)
   if contiguous and expect_next == hi + 1 and lo == 0 then
@@ -127,4 +129,5 @@ if removed > 0 then
   end
 end
 
-return {table.concat(statuses), removed, now_us() - started}
+local ended = now_us()
+return {table.concat(statuses), removed, ended - started, ended - removal_started}

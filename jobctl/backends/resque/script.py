@@ -46,6 +46,7 @@ class MoveScript:
         self._source = _source()
         self._sha: str | None = None
         self.last_server_us = 0
+        self.last_removal_us = 0
         self.max_server_us = 0
         self.calls = 0
 
@@ -102,11 +103,12 @@ class MoveScript:
         from redis.exceptions import NoScriptError
 
         try:
-            (statuses, removed, usec), fetched = self._send(keys, args, then_lrange)
+            (statuses, removed, usec, removal_usec), fetched = self._send(keys, args, then_lrange)
         except NoScriptError:  # the server lost its script cache (restart, SCRIPT FLUSH)
             self._sha = None  # the script did not run: load it and send again
-            (statuses, removed, usec), fetched = self._send(keys, args, then_lrange)
+            (statuses, removed, usec, removal_usec), fetched = self._send(keys, args, then_lrange)
         self.last_server_us = int(usec)
+        self.last_removal_us = int(removal_usec)
         self.calls += 1
         self.max_server_us = max(self.max_server_us, self.last_server_us)
         return [c == 49 for c in statuses], int(removed), fetched  # b"1" == 49

@@ -181,7 +181,7 @@ class Walker:
         script = self.script
         ahead = (self.snap.key, *prefetch) if prefetch is not None else None
         (statuses, _, fetched), retried = self.call(lambda: script.run(self.snap.key, self.mode, entries, ahead), True)
-        self._tune(script.last_server_us)
+        self._tune(script.last_server_us, script.last_removal_us)
         acted = [e for e, ok in zip(entries, statuses, strict=True) if ok]
         self.out.done(acted)
         if self.mode == "keep":
@@ -244,10 +244,17 @@ class Walker:
         pos, _ = self.call(lambda: self.r.lpos(key, raw, rank=-1), False)
         return int(pos) if pos is not None else None
 
-    def _tune(self, server_us: int) -> None:
+    def _tune(self, server_us: int, removal_us: int) -> None:
         """Keep each script call short (it blocks Redis): size the window by the script's own
-        server time, measured inside the script, so a busy client machine does not skew it."""
-        if server_us > TARGET_US * 2 and self.window > MIN_WINDOW:
+        server time, measured inside the script, so a busy client machine does not skew it.
+
+        The per-entry part scales with the window; a removal scan deep inside a long list does
+        not (it costs its distance from the list's end whatever the batch), so when the scan
+        alone is over budget the window grows instead: fewer scans for the same entries."""
+        per_batch = server_us - removal_us
+        if removal_us > TARGET_US:
+            self.window = min(MAX_WINDOW, self.window * 2)
+        elif per_batch > TARGET_US * 2 and self.window > MIN_WINDOW:
             self.window = max(MIN_WINDOW, self.window // 2)
         elif server_us < TARGET_US // 2 and self.window < MAX_WINDOW:
             self.window = min(MAX_WINDOW, self.window * 2)
