@@ -13,7 +13,18 @@ from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 from jobctl.errors import JobctlError, ReadOnlyError
-from jobctl.model import Event, Failure, FailureFilter, Job, JobFilter, MutationResult, PingResult, Queue, Stats, Worker
+from jobctl.model import (
+    Event,
+    Failure,
+    FailureFilter,
+    Job,
+    JobFilter,
+    MutationResult,
+    PingResult,
+    Queue,
+    Stats,
+    Worker,
+)
 from jobctl.targets import Target
 
 # progress(done, total) for long mutations; total may be None when unknown
