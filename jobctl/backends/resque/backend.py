@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from jobctl.backends.base import Capabilities, Progress
@@ -28,7 +29,7 @@ from jobctl.backends.resque import workers as workers_mod
 from jobctl.backends.resque.connection import connect, redis_errors
 from jobctl.backends.resque.ids import looks_like_id
 from jobctl.backends.resque.keys import ResqueKeys
-from jobctl.errors import NotFound, UsageError
+from jobctl.errors import NotFound, Unsupported, UsageError
 from jobctl.model import (
     Event,
     Failure,
@@ -208,6 +209,13 @@ class ResqueBackend:
 
         with redis_errors(self.target):
             return discard(self, filter, dry_run=dry_run, progress=progress)
+
+    def unlock(self, *, older_than: timedelta | None = None, dry_run: bool = False,
+               progress: Progress | None = None) -> MutationResult:
+        raise Unsupported(
+            "unlock is a Delayed Job operation (stale row locks); Resque has no locks — dead workers' "
+            "entries are shown by `jobctl workers` as stale"
+        )
 
     # ------------------------------------------------------------------ tail (follow.py)
     def follow(self, *, interval: float = 1.0, stop: Callable[[], bool] | None = None) -> Iterator[Event]:
