@@ -6,16 +6,32 @@ _jobctl() {
     cmd=""
     for ((i=1; i<COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            ping|targets) cmd="${COMP_WORDS[i]}"; break;;
+            alert|demo|discard|failed|metrics|peek|ping|queues|requeue|scheduled|show|stats|status|tail|targets|top|unlock|workers) cmd="${COMP_WORDS[i]}"; break;;
         esac
     done
     case "$prev" in
         -o|--format) COMPREPLY=($(compgen -W 'table json jsonl csv' -- "$cur")); return;;
     esac
     case "$cmd" in
+        alert) COMPREPLY=($(compgen -W '--rules -r --metric -m --queue -q --class --exception -e --error --window --warning -w --critical -c --notify --email --webhook --webhook-format --notify-command --renotify --severity --samples --include-retried --max-run-time --unreachable --state --no-state --dry-run --quiet --timeout -t --format -o --prom-file --cap --scan-limit --help -h' -- "$cur"));;
+        demo) COMPREPLY=($(compgen -W '--path --reset --no-peek --help -h' -- "$cur"));;
+        discard) COMPREPLY=($(compgen -W '--queue -q --class -c --exception -e --error --since --until --retried --not-retried --id --all --limit -n --dry-run --yes -y --format -o --help -h' -- "$cur"));;
+        failed) COMPREPLY=($(compgen -W '--queue -q --class -c --exception -e --error --since --until --retried --not-retried --id --limit -n --oldest-first --group-by -g --count --scan-limit --format -o --help -h' -- "$cur"));;
+        metrics) COMPREPLY=($(compgen -W '--prom-file --top-classes --failed-scan-limit --timeout -t --help -h' -- "$cur"));;
+        peek) COMPREPLY=($(compgen -W '--limit -n --offset --class -c --grep -g --state --scan-limit --raw --format -o --help -h' -- "$cur"));;
         ping) COMPREPLY=($(compgen -W '--format -o --help -h' -- "$cur"));;
+        queues) COMPREPLY=($(compgen -W '--format -o --help -h' -- "$cur"));;
+        requeue) COMPREPLY=($(compgen -W '--queue -q --class -c --exception -e --error --since --until --retried --not-retried --id --all --limit -n --to-queue --keep --clear-error --dry-run --yes -y --format -o --help -h' -- "$cur"));;
+        scheduled) COMPREPLY=($(compgen -W '--limit -n --offset --jobs -j --format -o --help -h' -- "$cur"));;
+        show) COMPREPLY=($(compgen -W '--raw --format -o --help -h' -- "$cur"));;
+        stats) COMPREPLY=($(compgen -W '--format -o --help -h' -- "$cur"));;
+        status) COMPREPLY=($(compgen -W '--limit -n --state -s --format -o --help -h' -- "$cur"));;
+        tail) COMPREPLY=($(compgen -W '--from -f --queue -q --class -c --event -e --client --namespace --all-keys --db --raw --format -o --show-unparsed --count -n --duration -d --interval --max-omem --max-lag --summary --no-summary --help -h' -- "$cur"));;
         targets) COMPREPLY=($(compgen -W '--format -o --help -h' -- "$cur"));;
-        *) COMPREPLY=($(compgen -W '--url -u --target -t --namespace --table --read-only --trace --debug --version --help -h ping targets' -- "$cur"));;
+        top) COMPREPLY=($(compgen -W '--interval -i --failure-scan --help -h' -- "$cur"));;
+        unlock) COMPREPLY=($(compgen -W '--stuck --older-than --limit -n --dry-run --yes -y --format -o --help -h' -- "$cur"));;
+        workers) COMPREPLY=($(compgen -W '--format -o --help -h' -- "$cur"));;
+        *) COMPREPLY=($(compgen -W '--url -u --target -t --namespace --table --read-only --max-run-time --db-timezone --trace --debug --version --help -h alert demo discard failed metrics peek ping queues requeue scheduled show stats status tail targets top unlock workers' -- "$cur"));;
     esac
 }
 complete -o default -F _jobctl jobctl
