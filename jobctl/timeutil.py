@@ -57,8 +57,8 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
 
 def format_age(seconds: float | None) -> str:
     """Compact human age: 4s, 3m12s, 5h02m, 2d03h; '-' for unknown."""
-    if seconds is None:
-        return "-"
+    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return "-"  # unknown, or NaN/infinite (a duration computed from a garbage time)
     if seconds < 0:
         return "-" + format_age(-seconds)
     s = int(seconds)
