@@ -219,6 +219,11 @@ def test_stuck(store: tuple[str, str], tmp_path: Path, isolated_env: Path, jobct
         r = jobctl("-t", "dj", "alert", "--metric", "stuck", "--no-state", env=ENV)
         assert r.returncode == 2, r.stdout + r.stderr
         assert r.stdout.splitlines()[0] == "JOBCTL CRITICAL - all queues: 1 stuck job (crit >0) | stuck=1;;0;0;"
+        # the same through the check's own --max-run-time, and through the global option
+        for args in (("-u", url, "alert", "--metric", "stuck", "--max-run-time", "1m"),
+                     ("--max-run-time", "1m", "-u", url, "alert", "--metric", "stuck")):
+            r = jobctl(*args, "--no-state", env=ENV)
+            assert r.returncode == 2 and r.stdout.startswith("JOBCTL CRITICAL - all queues: 1 stuck job"), r.stdout
 
 
 def test_stale_workers(store: tuple[str, str]) -> None:

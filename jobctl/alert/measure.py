@@ -12,6 +12,7 @@ from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from jobctl.alert.rules import DEFAULT_MAX_RUN_TIME
 from jobctl.model import Failure, Queue, Worker
 from jobctl.safe import visible
 from jobctl.timeutil import format_age
@@ -170,7 +171,7 @@ def _stuck(rule: Rule, backend: Backend) -> Measurement:
         workers = [w for w in backend.workers() if w.stuck_jobs and _worker_in_scope(rule, w)]
         details += [_worker_line(w) for w in workers[:10]]
         return Measurement(value=float(total), count=total, details=details)
-    limit = rule.max_run_time.total_seconds()
+    limit = (rule.max_run_time or DEFAULT_MAX_RUN_TIME).total_seconds()
     stuck = [
         w for w in backend.workers()
         if _worker_in_scope(rule, w) and (w.job_class is not None or w.state == "working")

@@ -53,7 +53,7 @@ class Rule:
     severity: State = State.CRITICAL  # the highest state this rule raises
     samples: int = 5
     include_retried: bool = False
-    max_run_time: timedelta = DEFAULT_MAX_RUN_TIME
+    max_run_time: timedelta | None = None  # stuck: None = the target's (Delayed Job) or 4h (Resque)
     unreachable: State = State.CRITICAL
     description: str | None = None
     runbook: str | None = None

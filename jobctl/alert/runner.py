@@ -119,7 +119,7 @@ def evaluate_all(rules: list[Rule], targets: list[Target], opener: Opener, opts:
     """Evaluate rules (rules[i] runs against targets[i]) with one thread per distinct target."""
     groups: dict[str, tuple[Target, list[tuple[int, Rule]]]] = {}
     for i, (rule, target) in enumerate(zip(rules, targets, strict=True)):
-        key = f"{target.url}\0{target.namespace}\0{target.table}"
+        key = f"{target.url}\0{target.namespace}\0{target.table}\0{sorted(target.options.items())!r}"
         groups.setdefault(key, (target, []))[1].append((i, rule))
     out: dict[int, RuleResult] = {}
     threads = []

@@ -8,7 +8,7 @@ every problem is a `RuleFileError` (exit 3 UNKNOWN) raised before anything conne
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ class DefaultTarget:
     target: str | None = None
     namespace: str | None = None
     table: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # --max-run-time / --db-timezone (global)
 
 
 def _given(value: Any) -> bool:
@@ -82,24 +83,32 @@ def build_ruleset(opts: Mapping[str, Any], cfg: Config, env: Mapping[str, str]) 
 
 
 def rule_targets(ruleset: RuleSet, cfg: Config, default: DefaultTarget) -> list[Target]:
-    """The Target of each rule (read-only: alerting never writes); bad targets are UNKNOWN."""
+    """The Target of each rule (read-only: alerting never writes); bad targets are UNKNOWN.
+
+    A `stuck` rule's own max_run_time becomes its target's `max_run_time` option, which is what
+    the Delayed Job backend counts stuck locks with (Resque workers are judged in measure.py).
+    """
     from jobctl.errors import JobctlError
     from jobctl.targets import resolve_target
 
-    cache: dict[tuple[str | None, str | None], Target] = {}
+    cache: dict[tuple[str | None, str | None, float | None], Target] = {}
     out = []
     for rule in ruleset.rules:
-        key = (rule.target, rule.url)
+        mrt = rule.max_run_time.total_seconds() if rule.metric == "stuck" and rule.max_run_time else None
+        key = (rule.target, rule.url, mrt)
         if key not in cache:
             try:
                 if rule.target is None and rule.url is None:
                     t = resolve_target(url=default.url, target=default.target, namespace=default.namespace,
                                        table=default.table, read_only=True, config=cfg)
+                    t.options.update(default.options)  # command-line values beat the config file's
                 else:
                     t = resolve_target(url=rule.url, target=rule.target if rule.url is None else None,
                                        read_only=True, config=cfg)
             except JobctlError as e:
                 raise RuleFileError(f"rule {rule.name!r}: {e}") from None
+            if mrt is not None:
+                t = replace(t, options={**t.options, "max_run_time": mrt})
             cache[key] = replace(t, read_only=True)
         out.append(cache[key])
     return out

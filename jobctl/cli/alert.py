@@ -71,7 +71,7 @@ def alert(
     severity: Annotated[str | None, typer.Option("--severity", help="Highest state this check raises: critical (default) or warning.")] = None,
     samples: Annotated[int | None, typer.Option("--samples", min=0, max=50, help="Newest matching failures to show (default 5).")] = None,
     include_retried: Annotated[bool, typer.Option("--include-retried", help="Also count failures already retried (Resque retried_at).")] = False,
-    max_run_time: Annotated[str | None, typer.Option("--max-run-time", help="stuck: a job running longer than this is stuck (default 4h).")] = None,
+    max_run_time: Annotated[str | None, typer.Option("--max-run-time", help="stuck: a job locked/running longer than this is stuck (default: the target's max_run_time, else 4h).")] = None,
     unreachable: Annotated[str, typer.Option("--unreachable", help="State for an unreachable or hung target: critical, unknown, warning.")] = "critical",
     state_file: Annotated[Path | None, typer.Option("--state", help="State file (default $XDG_STATE_HOME/jobctl/alert-state.json).")] = None,
     no_state: Annotated[bool, typer.Option("--no-state", help="Keep no state: notify on every non-OK run.")] = False,
@@ -131,8 +131,8 @@ def _run(opts: dict[str, Any]) -> None:
     cfg = load_config()
     print_config_warnings(cfg)
     ruleset = build_ruleset(opts, cfg, dict(os.environ))
-    targets = rule_targets(ruleset, cfg, DefaultTarget(url=STATE.url, target=STATE.target,
-                                                        namespace=STATE.namespace, table=STATE.table))
+    targets = rule_targets(ruleset, cfg, DefaultTarget(url=STATE.url, target=STATE.target, namespace=STATE.namespace,
+                                                        table=STATE.table, options=dict(STATE.dj_options)))
     unreachable_override = State.parse(opts["unreachable"]) if opts["unreachable"] != "critical" else None
     state_path = None if opts["no_state"] else (opts["state_file"] or default_state_path())
     ropts = RunOptions(now=now, timeout=opts["timeout"], dry_run=opts["dry_run"], state_path=state_path,
