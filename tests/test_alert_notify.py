@@ -436,3 +436,16 @@ def test_cli_reports_notifier_errors_without_secrets(isolated_env: Path, redis_u
     assert "VERYSECRET" not in r.stdout + r.stderr
     assert any(p.startswith("/ok/json") for p, _h, _b in hook.requests)
     assert doc["notifications"][0]["sent"] is True  # one channel succeeded
+
+
+def test_unreachable_target_subject_and_json() -> None:
+    from jobctl.alert.evaluate import error_result
+    from jobctl.alert.notify.email import subject_for
+
+    rule = quick_rule({"queue": ["toxic"]}, channels={})
+    r = error_result(rule, "prod", "target prod unreachable: Connection refused", State.CRITICAL)
+    n = Notification(kind="PROBLEM", result=r, previous="OK", since="2026-11-27T20:00:00Z", now=NOW, host="h")
+    assert subject_for(n, None) == "cannot check toxic on prod now [CRITICAL]"
+    d = n.to_dict()
+    assert d["error"] == "target prod unreachable: Connection refused" and d["value"] is None
+    assert n.first_line() == "JOBCTL CRITICAL - toxic: target prod unreachable: Connection refused"

@@ -194,4 +194,5 @@ def error_result(rule: Rule, target: str, error: str, state: State) -> RuleResul
     """A rule whose target could not be read (unreachable, timed out, internal error)."""
     text = visible(error, max_len=300)
     return RuleResult(rule=rule, target=target, state=state, value=None,
-                      message=f"{visible(rule.name)}: {text}", summary=f"{rule.name}: {text}", error=text)
+                      message=f"{visible(rule.name)}: {text}",
+                      summary=f"cannot check {visible(rule.name)} on {visible(target)}", error=text)
