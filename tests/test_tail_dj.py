@@ -231,3 +231,100 @@ def test_raw_is_refused_on_delayed_job(dj_url: str) -> None:
     p = subprocess.run([sys.executable, "-m", "jobctl", "-u", dj_url, "tail", "--raw"], capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 2 and "--raw" in p.stderr
+
+
+RUBY_WORKER = r'''
+# The real delayed_job 4.1.9 worker, step by step; each step waits for the test's go-file so that
+# jobctl (polling) sees every state. ARGV: db URL, work directory.
+require_relative ENV.fetch("JOBCTL_RUBY_APP")
+JobctlInterop.connect(ARGV.fetch(0))
+JobctlInterop.create_tables
+dir = ARGV.fetch(1)
+step = ->(name) { File.write(File.join(dir, "#{name}.done"), "1"); sleep 0.05 until File.exist?(File.join(dir, "#{name}.go")) }
+Delayed::Worker.max_attempts = 2
+step.call("ready")
+Delayed::Job.enqueue NewsletterJob.new("hello from ruby", ["a@example.com"]), queue: "rubyq"
+Delayed::Job.enqueue ToxicJob.new(7, "bad"), queue: "rubyq"
+step.call("enqueued")
+Delayed::Worker.new(quiet: true).work_off   # Newsletter runs and is deleted; Toxic fails, is rescheduled
+step.call("worked")
+Delayed::Job.where(queue: "rubyq").update_all(run_at: Time.now.utc - 1)
+Delayed::Worker.new(quiet: true).work_off   # Toxic fails again: max_attempts reached, failed_at set
+File.write(File.join(dir, "finished.done"), "1")
+'''
+
+
+@pytest.mark.ruby
+@pytest.mark.parametrize("engine", ["sqlite", "pg"])
+def test_real_delayed_job_worker_is_followed(engine: str, request: pytest.FixtureRequest, tmp_path: Any) -> None:
+    """DJ's own enqueue, worker run, reschedule and permanent failure, as jobctl polls them."""
+    import queue
+    import shutil
+    import threading
+    from pathlib import Path
+
+    from test_ruby_interop import RUBY_DIR, ruby_url
+
+    if shutil.which("ruby") is None:
+        pytest.fail("ruby is not installed (scripts/test installs Debian's ruby-delayed-job packages)")
+    url = request.getfixturevalue("pg_url") if engine == "pg" else f"sqlite:///{tmp_path / 'rb.sqlite3'}"
+    script = tmp_path / "worker.rb"
+    script.write_text(RUBY_WORKER)
+    env = {"JOBCTL_RUBY_APP": str(RUBY_DIR / "app"), "PATH": "/usr/bin:/bin"}
+    ruby = subprocess.Popen(["ruby", str(script), ruby_url(url), str(tmp_path)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    tail = None
+
+    def wait_file(name: str) -> None:
+        deadline = time.monotonic() + 120
+        while not (Path(tmp_path) / name).exists():
+            if ruby.poll() is not None:
+                pytest.fail(f"ruby worker exited: {ruby.stderr.read() if ruby.stderr else ''}")
+            assert time.monotonic() < deadline, f"ruby never reached {name}"
+            time.sleep(0.05)
+
+    try:
+        wait_file("ready.done")
+        tail = subprocess.Popen([sys.executable, "-m", "jobctl", "-u", url, "tail", "-o", "jsonl", "--interval", "0.2s"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert tail.stderr is not None and tail.stdout is not None
+        line = ""
+        while "by polling every" not in line:
+            line = tail.stderr.readline()
+            assert line or tail.poll() is None, "jobctl tail exited early"
+        lines: queue.Queue[str] = queue.Queue()
+        out = tail.stdout
+        threading.Thread(target=lambda: [lines.put(x) for x in out], daemon=True).start()
+
+        def events_until(*wanted: tuple[str, str]) -> list[tuple[str, str]]:
+            """Events up to and including all of `wanted`; a poll may also catch a job locked (start)."""
+            got: list[tuple[str, str]] = []
+            while not set(wanted) <= set(got):
+                e = json.loads(lines.get(timeout=120))
+                got.append((e["kind"], e["job_class"]))
+                if e["kind"] == "fail":
+                    assert "boom: poisoned payload #7" in e["detail"]
+            return got
+
+        (tmp_path / "ready.go").write_text("1")
+        wait_file("enqueued.done")
+        assert events_until(("enqueue", "NewsletterJob"), ("enqueue", "ToxicJob")) == [
+            ("enqueue", "NewsletterJob"), ("enqueue", "ToxicJob")]
+        (tmp_path / "enqueued.go").write_text("1")
+        wait_file("worked.done")
+        seen = events_until(("done", "NewsletterJob"), ("retry", "ToxicJob"))
+        assert [e for e in seen if e[0] != "start"] in (
+            [("done", "NewsletterJob"), ("retry", "ToxicJob")], [("retry", "ToxicJob"), ("done", "NewsletterJob")])
+        (tmp_path / "worked.go").write_text("1")
+        wait_file("finished.done")
+        assert [e for e in events_until(("fail", "ToxicJob")) if e[0] != "start"] == [("fail", "ToxicJob")]
+        import signal
+
+        tail.send_signal(signal.SIGINT)
+        assert tail.wait(timeout=60) == 0
+    finally:
+        for p in (tail, ruby):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.communicate(timeout=30)
+
