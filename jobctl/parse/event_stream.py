@@ -11,6 +11,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from jobctl.model import Event
+from jobctl.parse.monitor import client_kind, split_client
 
 RATE_KINDS = ("enqueue", "reserve", "start", "done", "fail")
 
@@ -34,10 +35,10 @@ def client_matches(pattern: str, client: str | None) -> bool:
         return False
     if pattern == client or (_is_glob(pattern) and fnmatchcase(client, pattern)):
         return True
-    host, sep, _port = client.rpartition(":")
-    if not sep or client.startswith("unix:"):
+    if client_kind(client) != "tcp":
         return False
-    return pattern in (host, host.strip("[]"))
+    host, _port = split_client(client)
+    return pattern in (host, f"[{host}]")
 
 
 @dataclass(slots=True)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import IO, NamedTuple
 
@@ -274,8 +274,3 @@ def open_capture(path: str) -> IO[bytes]:
         return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
     return f
 
-
-def parse_many(lines: Iterable[bytes]) -> Iterator[tuple[bytes, MonitorLine | None]]:
-    """(line, parsed or None) for each line: the caller counts and shows unparseable ones."""
-    for line in lines:
-        yield line, parse_line(line)
