@@ -47,7 +47,7 @@ complete -c jobctl -n '__fish_seen_subcommand_from alert' -l renotify -r -d 'Re-
 complete -c jobctl -n '__fish_seen_subcommand_from alert' -l severity -r -d 'Highest state this check raises: critical (default) or warning.'
 complete -c jobctl -n '__fish_seen_subcommand_from alert' -l samples -r -d 'Newest matching failures to show (default 5).'
 complete -c jobctl -n '__fish_seen_subcommand_from alert' -l include-retried -d 'Also count failures already retried (Resque retried_at).'
-complete -c jobctl -n '__fish_seen_subcommand_from alert' -l max-run-time -r -d 'stuck: a job running longer than this is stuck (default 4h).'
+complete -c jobctl -n '__fish_seen_subcommand_from alert' -l max-run-time -r -d 'stuck: a job locked/running longer than this is stuck (default: the target'\''s max_run_time, else 4h).'
 complete -c jobctl -n '__fish_seen_subcommand_from alert' -l unreachable -r -d 'State for an unreachable or hung target: critical, unknown, warning.'
 complete -c jobctl -n '__fish_seen_subcommand_from alert' -l state -r -d 'State file (default $XDG_STATE_HOME/jobctl/alert-state.json).'
 complete -c jobctl -n '__fish_seen_subcommand_from alert' -l no-state -d 'Keep no state: notify on every non-OK run.'
