@@ -134,6 +134,15 @@ class RowReader:
                        parse_error=f"handler is {total_bytes} bytes, over the {self.max_handler_bytes}-byte "
                                    "parse cap (max_handler_bytes); named from its first Ruby tag")
 
+    def time_problem(self, row: Row[Any], **decoded: datetime | None) -> str | None:
+        """A stored datetime that could not be read (SQLite text can be anything): say which, so the
+        row is marked instead of silently showing "-" (e.g. a failed row with failed_at = 'garbage')."""
+        for column, value in decoded.items():
+            stored = getattr(row, column, None)
+            if value is None and stored is not None:
+                return f"unreadable {column} {str(stored)[:40]!r}"
+        return None
+
     def _common(self, h: Handler) -> dict[str, Any]:
         extra: dict[str, Any] = {"kind": h.kind}
         if h.name_note:
@@ -169,7 +178,8 @@ class RowReader:
             priority=row.priority if row.priority is not None else 0,
             locked_by=row.locked_by, locked_at=locked_at,
             last_error=err.split("\n", 1)[0] if err else None, size=int(row.handler_bytes or 0),
-            parse_error=h.parse_error, raw=text, extra=extra,
+            parse_error=h.parse_error or self.time_problem(row, run_at=run_at, locked_at=locked_at, failed_at=failed_at),
+            raw=text, extra=extra,
         )
 
     def failure(self, conn: Connection | None, row: Row[Any], *, error: tuple[str | None, bool] | None = None) -> Failure:
@@ -187,13 +197,16 @@ class RowReader:
             extra["handler_truncated"] = True
         if not err_complete:
             extra["backtrace_truncated"] = True
+        failed_at = self.codec.from_db(row.failed_at)
         return Failure(
-            id=str(row.id), failed_at=self.codec.from_db(row.failed_at), queue=row.queue,
+            id=str(row.id), failed_at=failed_at, queue=row.queue,
             job_class=h.job_class, name=h.name,
             exception=parsed.exception if parsed else None, error=parsed.message if parsed else None,
             args=h.args, error_full=parsed.message_full if parsed else None,
             backtrace=parsed.backtrace if parsed else [], worker=row.locked_by, retried_at=None,
             attempts=row.attempts if row.attempts is not None else 0, job_id=h.job_id,
             location=f"{self.t.label()}#{row.id}", size=int(row.handler_bytes or 0),
-            parse_error=h.parse_error, raw=text, extra=extra,
+            parse_error=h.parse_error or self.time_problem(row, failed_at=failed_at, run_at=extra["run_at"],
+                                                           locked_at=extra["locked_at"]),
+            raw=text, extra=extra,
         )

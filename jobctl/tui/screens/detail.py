@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from jobctl.tui.app import TopApp
 
 MAX_SHOWN = 200_000  # characters of args / raw shown before cutting
+MAX_LINES = 2_000  # lines shown before cutting: Textual lays out every line (100,000 short args took ~15 s)
 
 Item = Job | Failure | Worker
 
@@ -63,10 +64,22 @@ def summary(item: Item) -> Table:
     return grid
 
 
+def _cut_at(text: str) -> int:
+    """Where to cut: MAX_SHOWN characters or MAX_LINES lines, whichever comes first."""
+    end = min(len(text), MAX_SHOWN)
+    pos = -1
+    for _ in range(MAX_LINES):
+        pos = text.find("\n", pos + 1, end)
+        if pos < 0:
+            return end
+    return pos
+
+
 def cut(text: str) -> Text:
-    if len(text) > MAX_SHOWN:
-        t = Text(visible(text[:MAX_SHOWN], keep_newlines=True))
-        t.append(f"\n… {len(text) - MAX_SHOWN:,} more characters (jobctl show ID --raw prints all)", style="yellow")
+    at = _cut_at(text)
+    if at < len(text):
+        t = Text(visible(text[:at], keep_newlines=True))
+        t.append(f"\n… {len(text) - at:,} more characters (jobctl show ID --raw prints all)", style="yellow")
         return t
     return Text(visible(text, keep_newlines=True))
 
