@@ -42,7 +42,7 @@ def test_demo_prints_50_parsed_rows_and_next_commands(jobctl, isolated_env: Path
     db = tmp_path / "demo.sqlite3"
     r = jobctl("demo", "--path", str(db))
     assert r.returncode == 0, r.stderr
-    assert "created, " in r.stdout and "low: positions 0..49" in r.stdout
+    assert "created, " in r.stdout and "POS  CLASS" in r.stdout
     assert _peek_positions(r.stdout) == list(range(50))
     assert "BAD" not in r.stdout and "PROBLEM" not in r.stdout
     assert f"jobctl -u sqlite:///{db} failed --group-by exception" in r.stdout
