@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from jobctl.targets import Target
 
 
+# Every command, classified for read-only mode (--read-only, JOBCTL_READ_ONLY=1, read_only = true).
+# tests/test_read_only.py enumerates the Typer app and fails on a command found in none of these sets.
+MUTATING = frozenset({"requeue", "discard", "unlock"})  # change queue state: refused on read-only targets
+LOCAL_WRITES = frozenset({"demo"})  # writes only its own demo database file, never a --url/--target store
+READS = frozenset({"targets", "ping", "queues", "peek", "failed", "show", "workers", "stats", "scheduled", "status",
+                   "tail", "alert", "metrics", "top"})  # never write to the store (top's r/d keys: tui.keymap)
+
+
 @dataclass
 class GlobalOptions:
     url: str | None = None

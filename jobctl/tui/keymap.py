@@ -101,6 +101,21 @@ WIDGET_KEYS: list[tuple[str, str]] = [
 ]
 
 
+# Every binding action, classified for read-only mode; tests/test_read_only.py fails on an action in
+# neither set. Mutating actions are refused on read-only targets before the confirmation opens.
+MUTATING_ACTIONS = frozenset({"requeue", "discard", "confirm"})  # confirm: only reachable from requeue/discard
+READ_ACTIONS = frozenset({
+    "quit", "help", "command_palette", "toggle_pause", "faster", "slower", "refresh_now", "panel", "filter", "sort",
+    "sort_reverse", "tag", "untag_all", "back", "open", "cursor", "page", "top", "bottom", "show_tab", "cancel",
+    "close",
+})
+
+
+def action_name(action: str) -> str:
+    """`panel('queues')` -> `panel`."""
+    return action.split("(", 1)[0]
+
+
 def binding_ids() -> set[str]:
     return {b.id for keys in SCOPES.values() for b in keys if b.id}
 
