@@ -25,6 +25,7 @@ Config: `$XDG_CONFIG_HOME/jobctl/config.toml` (default `~/.config/jobctl/config.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -141,9 +142,21 @@ def load_config(path: Path | None = None) -> Config:
     return cfg
 
 
+def _url_has_password(url: str) -> bool:
+    """A password in the userinfo (`redis://:pw@`, `postgresql://u:pw@`) or a secret query parameter.
+    A bare `redis://user@host` is a user name (ACL) whose password comes from password_env/_file."""
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            return True
+    except ValueError:
+        return mask_url(url) != url
+    return re.search(r"(?i)(?:^|&)(?:password|passwd|pass|pwd|secret|token)=", parts.query) is not None
+
+
 def _holds_secret(data: dict[str, Any]) -> bool:
     for t in (data.get("targets") or {}).values():
-        if isinstance(t, dict) and isinstance(t.get("url"), str) and mask_url(t["url"]) != t["url"]:
+        if isinstance(t, dict) and isinstance(t.get("url"), str) and _url_has_password(t["url"]):
             return True
     text = repr(data).lower()
     return "password\": " in text or "'password':" in text or "smtp_password" in text
