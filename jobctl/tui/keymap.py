@@ -59,6 +59,7 @@ FAILURE_LIST_KEYS: list[Binding] = [
 JOB_SCREEN_KEYS: list[Binding] = [
     Binding("escape", "back", "Back", id="back"),
     Binding("enter", "open", "Detail", id="open"),
+    Binding("slash", "filter", "Filter", id="filter", key_display="/"),
 ]
 
 JOB_LIST_KEYS: list[Binding] = [  # on the list widget itself, so they win over scrolling defaults

@@ -6,6 +6,10 @@ thread worker fetches exactly that window with `backend.peek(queue, offset=, lim
 100 entries on Resque, a bounded indexed query on Delayed Job) and the line is redrawn when it
 lands. Pages are kept in a small LRU. When a refresh tick reports a different queue size, cached
 pages are dropped (positions shifted) and the visible window is fetched again.
+
+With a `/` filter the list shows a fixed set of matches instead (`show_matches`): the screen scans
+the queue through the backend's bounded streaming filter in a worker and hands the matching jobs
+over; each line keeps the job's real queue position. `clear_matches` returns to virtual paging.
 """
 
 from __future__ import annotations
@@ -86,11 +90,40 @@ class JobList(ScrollView, can_focus=True):
         self._inflight: set[int] = set()
         self._generation = 0
         self.fetches = 0  # windows fetched (tests assert only the visible window was read)
+        self.matches: list[Job] | None = None  # a filtered scan's result; None = virtual paging
+        self._paged_total = self.total
+
+    # ------------------------------------------------------------------ filtered scan
+    def show_matches(self, jobs: list[Job]) -> None:
+        """Show exactly these jobs (a filtered scan); paging stops until `clear_matches`."""
+        if self.matches is None:
+            self._paged_total = self.total
+        self._generation += 1  # a page still in flight must not resize the filtered view
+        self._inflight.clear()
+        self.matches = list(jobs)
+        self.total = len(self.matches)
+        self.cursor = min(self.cursor, max(self.total - 1, 0))
+        self._update_virtual_size()
+        self.refresh()
+        self.post_message(self.CursorMoved())
+
+    def clear_matches(self) -> None:
+        """Back to virtual paging of the whole queue (pages are fetched afresh)."""
+        if self.matches is None:
+            return
+        self.matches = None
+        self.total = self._paged_total
+        self.cursor = min(self.cursor, max(self.total - 1, 0))
+        self.invalidate()
+        self.post_message(self.CursorMoved())
 
     # ------------------------------------------------------------------ data
     def set_total(self, total: int) -> None:
         """A tick saw a new size: positions shifted, so drop cached pages and re-fetch what shows."""
         total = max(total, 0)
+        if self.matches is not None:
+            self._paged_total = total  # used again when the filter is cleared
+            return
         if total == self.total:
             return
         self.total = total
@@ -106,6 +139,8 @@ class JobList(ScrollView, can_focus=True):
         self.refresh()
 
     def job_at(self, pos: int) -> Job | None:
+        if self.matches is not None:
+            return self.matches[pos] if 0 <= pos < len(self.matches) else None
         page = self._pages.get(pos // PAGE)
         if page is None:
             return None
@@ -213,7 +248,10 @@ class JobList(ScrollView, can_focus=True):
         if pos >= self.total:
             return Strip.blank(width, base)
         page = pos // PAGE
-        if page in self._errors:
+        if self.matches is not None:
+            job = self.job_at(pos)
+            text = self._job_text(job.position if job is not None and job.position is not None else pos, job)
+        elif page in self._errors:
             text = Text(f"{pos:>9,}  could not load: {visible(self._errors[page], max_len=200)}",
                         style="red", end="")
         elif page not in self._pages:
@@ -222,15 +260,16 @@ class JobList(ScrollView, can_focus=True):
             text.stylize(self.get_component_rich_style("job-list--placeholder"))
         else:
             self._pages.move_to_end(page)
-            job = self.job_at(pos)
-            if job is None:
-                text = Text(f"{pos:>9,}  (no longer in the queue)", style="dim", end="")
-            else:
-                try:
-                    text = job_line(pos, job, self.clock())
-                except Exception as exc:  # noqa: BLE001 - a bad entry never crashes the view
-                    text = Text(f"{pos:>9,}  <unrenderable entry: {type(exc).__name__}>", style="red", end="")
+            text = self._job_text(pos, self.job_at(pos))
         if pos == self.cursor:
             text.stylize(self.get_component_rich_style("job-list--cursor"))
         segments = list(text.render(self.app.console))
         return Strip(segments).crop_extend(0, width, None).apply_style(base)
+
+    def _job_text(self, pos: int, job: Job | None) -> Text:
+        if job is None:
+            return Text(f"{pos:>9,}  (no longer in the queue)", style="dim", end="")
+        try:
+            return job_line(pos, job, self.clock())
+        except Exception as exc:  # noqa: BLE001 - a bad entry never crashes the view
+            return Text(f"{pos:>9,}  <unrenderable entry: {type(exc).__name__}>", style="red", end="")
