@@ -264,3 +264,18 @@ def test_json_output_is_strict_json_without_raw_controls(value: Any, pretty: boo
         raise AssertionError(f"{token} in output")
 
     json.loads(text, parse_constant=refuse)
+
+
+def test_the_atheris_harness_runs_every_target() -> None:
+    """bench/fuzz_parsers.py --smoke: every target's contract on its seeds plus random mutations
+    (keeps the fuzzing harness working between real atheris sessions; see README "Fuzzing")."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "fuzz_parsers.py"
+    r = subprocess.run([sys.executable, str(script), "--smoke", "100"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    listed = subprocess.run([sys.executable, str(script), "--list"], capture_output=True, text=True, timeout=60)
+    targets = listed.stdout.split()
+    assert len(targets) >= 9 and all(f"{t}: " in r.stdout and "inputs ok" in r.stdout for t in targets), r.stdout

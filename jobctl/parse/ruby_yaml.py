@@ -194,6 +194,8 @@ def _construct_ruby(loader: RubyYamlLoader, suffix: str, node: Node) -> Any:
     """Dispatch one `!ruby/<suffix>` node. Scalars are built at once; collections via a generator
     (create empty, yield, then fill) so self-referencing Ruby structures load like PyYAML's own."""
     kind, cls = _split_suffix(suffix)
+    if not kind:  # a bare `!ruby/` names nothing: Psych loads it as a plain Hash/Array/String
+        return _construct_unknown(loader, node)
     if isinstance(node, ScalarNode):
         return _ruby_scalar(loader, kind, cls, node)
     return _ruby_collection(loader, kind, cls, node)
