@@ -237,7 +237,7 @@ def load_dj(url: str, canary: Path, *, now: datetime | None = None) -> DJCorpus:
     named: dict[str, int] = {}
     for family, qname in HOSTILE_NAMES.items():
         rows.append({"id": next_id, "priority": 2**31 - 1, "attempts": 0,
-                     "handler": performable(":run", f'- "{family}"'), "queue": qname,
+                     "handler": performable(":run", [f'"{family}"']), "queue": qname,
                      "run_at": ts(now - timedelta(minutes=5)), "locked_at": ts(now - timedelta(minutes=1)),
                      "locked_by": f"host:{qname} pid:{next_id}", "created_at": ts(now - timedelta(minutes=5)),
                      "updated_at": ts(now - timedelta(minutes=1))})
