@@ -16,8 +16,6 @@ same freshly loaded list on a private redis-server.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,7 +25,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
-from resque_requeue_floor import QUEUES, load, records  # noqa: E402
+from resque_requeue_floor import QUEUES, jobctl_in_process, load, records  # noqa: E402
+from resque_requeue_floor import jobctl as jobctl_process  # noqa: E402
 from servers import RedisServer  # noqa: E402
 
 
@@ -45,32 +44,6 @@ def index_by_index(r) -> float:  # type: ignore[no-untyped-def]
         r.lset("resque:failed", i, "")
         r.lrem("resque:failed", 1, "")
     return time.perf_counter() - t0
-
-
-def jobctl_process(url: str) -> float:
-    env = {**os.environ, "NO_COLOR": "1"}
-    t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "jobctl", "-u", url, "requeue", "--all", "--yes", "-o", "json"],
-                       capture_output=True, text=True, env=env, cwd=ROOT)
-    dt = time.perf_counter() - t0
-    if p.returncode != 0:
-        raise SystemExit(f"jobctl failed: {p.stderr}")
-    return dt
-
-
-def jobctl_in_process(url: str) -> float:
-    from jobctl.backends.resque import write
-    from jobctl.backends.resque.backend import ResqueBackend
-    from jobctl.model import FailureFilter
-    from jobctl.targets import Target
-
-    b = ResqueBackend(Target(url=url))
-    t0 = time.perf_counter()
-    res = write.requeue(b, FailureFilter())
-    dt = time.perf_counter() - t0
-    b.close()
-    assert res.skipped == 0
-    return dt
 
 
 def main() -> None:
