@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from servers import FIXTURES, RedisServer, drop_database, make_database  # noqa: E402
+from servers import FIXTURES, RedisServer, SilentServer, drop_database, make_database  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +57,14 @@ def private_redis() -> Iterator[RedisServer]:
     srv.start()
     yield srv
     srv.cleanup()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    """A TCP server that accepts connections and never answers (a wedged Redis or database)."""
+    s = SilentServer()
+    yield s
+    s.close()
 
 
 @pytest.fixture

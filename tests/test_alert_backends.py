@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -319,42 +317,15 @@ def test_unreachable_states_and_masking(isolated_env: Path, jobctl: Any) -> None
     assert r.returncode == 2 and "pg-secret" not in r.stdout + r.stderr
 
 
-@pytest.fixture
-def hung_server() -> Iterator[int]:
-    """Accepts TCP connections and never answers (a wedged Redis / database)."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    conns: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conns.append(srv.accept()[0])
-            except OSError:
-                continue
-
-    th = threading.Thread(target=accept, daemon=True)
-    th.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    th.join(2)
-    for c in conns:
-        c.close()
-    srv.close()
-
-
-def test_hung_server_never_hangs_cron(isolated_env: Path, hung_server: int, jobctl: Any) -> None:
+def test_hung_server_never_hangs_cron(isolated_env: Path, silent_server: Any, jobctl: Any) -> None:
     t0 = time.monotonic()
-    r = jobctl("-u", f"redis://127.0.0.1:{hung_server}/0", "alert", "--queue", "toxic", "--timeout", "2", "--no-state")
+    r = jobctl("-u", f"redis://127.0.0.1:{silent_server.port}/0", "alert", "--queue", "toxic", "--timeout", "2", "--no-state")
     took = time.monotonic() - t0
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stdout.startswith("JOBCTL CRITICAL - toxic: target redis://127.0.0.1:")
     assert "did not answer within 2s (--timeout)" in r.stdout
     assert took < 8, took
-    r = jobctl("-u", f"postgresql://root@127.0.0.1:{hung_server}/x", "alert", "--timeout", "2",
+    r = jobctl("-u", f"postgresql://root@127.0.0.1:{silent_server.port}/x", "alert", "--timeout", "2",
                "--unreachable", "unknown", "--no-state")
     assert r.returncode == 3 and "did not answer within 2s" in r.stdout
 

@@ -231,41 +231,11 @@ def test_trace_prints_every_statement_with_duration(tmp_path: Path) -> None:
     assert any(line.endswith("PRAGMA query_only = 1") for line in lines)
 
 
-@pytest.fixture
-def silent_port() -> Any:
-    """A TCP server that accepts connections and never says a word (a hung database)."""
-    import socket
-    import threading
-
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                continue
-
-    th = threading.Thread(target=accept, daemon=True)
-    th.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    th.join(2)
-    for s in held:
-        s.close()
-    srv.close()
-
-
 @pytest.mark.parametrize("scheme", ["postgresql", "mysql"])
-def test_connect_timeout_on_a_hung_server(silent_port: int, scheme: str) -> None:
+def test_connect_timeout_on_a_hung_server(silent_server: Any, scheme: str) -> None:
     t0 = time.monotonic()
     with pytest.raises(TargetUnreachable):
-        DelayedJobBackend(Target(url=f"{scheme}://app:pw@127.0.0.1:{silent_port}/app",
+        DelayedJobBackend(Target(url=f"{scheme}://app:pw@127.0.0.1:{silent_server.port}/app",
                                  options={"connect_timeout": 2})).ping()
     assert time.monotonic() - t0 < 10  # bounded by connect_timeout, not the OS default
 

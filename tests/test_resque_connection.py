@@ -3,9 +3,7 @@ TLS (CA, client cert, verify off), Sentinel, timeouts; errors are exit 3 with th
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -151,34 +149,11 @@ def test_sentinel(tmp_path: Path, private_redis: RedisServer, jobctl: Any, isola
         proc.wait(5)
 
 
-def test_timeouts_and_refused(jobctl: Any, isolated_env: Any) -> None:
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    port = silent.getsockname()[1]
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        silent.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(silent.accept()[0])  # accept, never answer
-            except OSError:
-                continue
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    try:
-        t0 = time.monotonic()
-        with pytest.raises(TargetUnreachable, match="cannot reach Redis"):
-            _backend(f"redis://127.0.0.1:{port}/0", timeout=0.5, connect_timeout=0.5).ping()
-        assert time.monotonic() - t0 < 10
-        proc = jobctl("-u", f"redis://user:pw123@127.0.0.1:{free_port()}/0", "ping")
-        assert proc.returncode == 3 and "pw123" not in proc.stderr
-    finally:
-        stop.set()
-        t.join(2)
-        for s in held:
-            s.close()
-        silent.close()
+def test_timeouts_and_refused(jobctl: Any, isolated_env: Any, silent_server: Any) -> None:
+    port = silent_server.port
+    t0 = time.monotonic()
+    with pytest.raises(TargetUnreachable, match="cannot reach Redis"):
+        _backend(f"redis://127.0.0.1:{port}/0", timeout=0.5, connect_timeout=0.5).ping()
+    assert time.monotonic() - t0 < 10
+    proc = jobctl("-u", f"redis://user:pw123@127.0.0.1:{free_port()}/0", "ping")
+    assert proc.returncode == 3 and "pw123" not in proc.stderr

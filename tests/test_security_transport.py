@@ -8,9 +8,7 @@ clear one-line error within the timeout for Redis, PostgreSQL and MySQL URLs.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 from resque_data import load_dump
-from servers import RedisServer, free_port
+from servers import RedisServer, SilentServer, free_port
 
 # ----------------------------------------------------------------------------- Redis auth
 
@@ -150,43 +148,6 @@ def test_postgres_sslmode_is_passed_through(jobctl: Any, pg_url: str) -> None:
 # ----------------------------------------------------------------------------- servers that never answer
 
 
-class SilentServer:
-    """Accepts TCP connections and never sends a byte (a hung server / a black-holed proxy)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        self._stop = False
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-                self.conns.append(conn)
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self._stop = True
-        self.thread.join(2)
-        for c in self.conns:
-            c.close()
-        self.sock.close()
-
-
-@pytest.fixture
-def silent() -> Iterator[SilentServer]:
-    s = SilentServer()
-    yield s
-    s.close()
-
-
 @pytest.mark.parametrize("scheme,query,bound", [
     ("redis", "", 15.0),  # default timeout 5 s
     ("redis", "?timeout=1&connect_timeout=1", 6.0),
@@ -196,10 +157,10 @@ def silent() -> Iterator[SilentServer]:
     ("mysql+pymysql", "", 20.0),
     ("mysql+pymysql", "?connect_timeout=2", 8.0),
 ])
-def test_a_server_that_never_answers_gives_a_clear_error_in_time(jobctl: Any, silent: SilentServer, scheme: str,
+def test_a_server_that_never_answers_gives_a_clear_error_in_time(jobctl: Any, silent_server: SilentServer, scheme: str,
                                                                   query: str, bound: float) -> None:
     path = "/0" if scheme.startswith("redis") else "/app"
-    url = f"{scheme}://root:pw@127.0.0.1:{silent.port}{path}{query}"
+    url = f"{scheme}://root:pw@127.0.0.1:{silent_server.port}{path}{query}"
     t0 = time.monotonic()
     r = jobctl("-u", url, "queues", timeout=bound + 30)
     took = time.monotonic() - t0
@@ -208,4 +169,4 @@ def test_a_server_that_never_answers_gives_a_clear_error_in_time(jobctl: Any, si
     assert r.stderr.startswith("jobctl: error: ") and r.stderr.count("\n") == 1, r.stderr
     assert "timed out" in r.stderr.lower() or "timeout" in r.stderr.lower(), r.stderr
     assert ":pw@" not in r.stderr
-    assert len(silent.conns) >= 1  # it really connected and then waited
+    assert len(silent_server.conns) >= 1  # it really connected and then waited
