@@ -22,6 +22,9 @@ from hypothesis import strategies as st
 
 from jobctl.parse.monitor import (
     MonitorLine,
+    _split_escaped,
+    _split_long,
+    _split_quick,
     client_kind,
     iter_capture,
     normalize_line,
@@ -193,6 +196,47 @@ def test_backslash_and_quote_runs_at_argument_edges(arg: bytes, n: int) -> None:
     args = [b"SET"] + [arg] * n
     assert parse_line(monitor_line(1_700_000_000_000_000, 0, "1.2.3.4:5", args)) == \
         MonitorLine(1_700_000_000_000_000, 0, "1.2.3.4:5", args)
+
+
+# --------------------------------------------------------------------------- the three splitting routes
+# parse_line picks one of three routes for a body with backslashes (monitor.py): the quick raw
+# split (short bodies it can prove), the exact rewrite route (the reference), and the memchr route
+# for long bodies. All three must give the same answer on every input, valid or not.
+
+_FRAGMENTS = st.sampled_from([b"\\", b'"', b'" "', b"\\\\", b'\\"', b"\\x", b"\\q", b"\\n", b"\\x4", b"\\x4f",
+                              b"\\'", b"\\1", b" ", b"x", b"\xff", b"\\u003c", b'\\" "'])
+
+
+def _route(fn, body: bytes) -> list[bytes] | None:  # type: ignore[no-untyped-def]
+    try:
+        return fn(body)  # type: ignore[no-any-return]
+    except (ValueError, IndexError):
+        return None  # what parse_line turns these into
+
+
+@given(st.lists(_FRAGMENTS, max_size=40).map(b"".join))
+@settings(max_examples=3000)
+def test_all_routes_agree_on_arbitrary_bodies(body: bytes) -> None:
+    ref = _route(_split_escaped, body)
+    assert _route(_split_quick, body) == ref
+    assert _route(_split_long, body) == ref
+
+
+@given(st.lists(st.one_of(st.binary(max_size=40), st.lists(_FRAGMENTS, max_size=12).map(b"".join)),
+                min_size=1, max_size=6))
+@settings(max_examples=1500)
+def test_all_routes_decode_redis_escaping_exactly(args: list[bytes]) -> None:
+    body = b'" "'.join(sdscatrepr(a)[1:-1] for a in args)
+    for fn in (_split_quick, _split_escaped, _split_long):
+        assert _route(fn, body) == args
+
+
+@given(st.lists(st.one_of(st.binary(min_size=3000, max_size=6000),
+                          st.lists(_FRAGMENTS, min_size=600, max_size=900).map(b"".join)), min_size=1, max_size=3))
+@settings(max_examples=150, deadline=None)
+def test_long_arguments_round_trip_through_parse_line(args: list[bytes]) -> None:
+    line = monitor_line(1_700_000_000_000_000, 2, "10.0.0.1:1", [b"RPUSH", *args])
+    assert parse_line(line) == MonitorLine(1_700_000_000_000_000, 2, "10.0.0.1:1", [b"RPUSH", *args])
 
 
 # --------------------------------------------------------------------------- the real capture
