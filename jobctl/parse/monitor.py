@@ -15,12 +15,15 @@ Unlike redis-py's `Monitor` (which joins arguments with spaces and undoes only `
 come back as the exact bytes the client sent: binary-safe, boundaries kept.
 
 Speed (bench/monitor_parse.py): the header is cut with `bytes.find`, a body without backslashes is
-split on `" "` directly (no escape can hide a quote there). A body with escapes first has `\\` and
-`\"` rewritten as `\x5c` / `\x22` (two C-level replaces), after which the split is exact too and
-every backslash starts an escape; `codecs.escape_decode` then decodes each argument. Escapes Redis
-never writes (`\q`, octal, `\'`) and stray quotes make the line unparseable (one regex search with
-a literal prefix, one memchr per argument). Malformed lines return None: the caller counts them;
-nothing here raises on bad input.
+split on `" "` directly (no escape can hide a quote there). A short body with escapes is split raw
+too when one regex search proves that safe (no `\\"`, every backslash starts a Redis escape) and
+each argument goes through one `codecs.escape_decode`; bodies it cannot prove take the exact
+rewrite route (`\\` and `\"` rewritten as `\x5c` / `\x22`, after which the split is exact). A long
+body (a 100 kB payload) avoids multi-byte `replace`/`split` passes (~1.5 ns per byte each) and
+finds its few quotes and backslashes with memchr. Escapes Redis never writes (`\q`, octal, `\'`)
+and stray quotes make the line unparseable. All three routes are checked against each other on
+arbitrary input (tests/test_monitor_parse.py). Malformed lines return None: the caller counts
+them; nothing here raises on bad input.
 """
 
 from __future__ import annotations
