@@ -38,15 +38,19 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # After `\\\\` and `\\"` are rewritten as \\xHH: a backslash followed by a byte Redis never escapes.
 _BAD_ESCAPE = re.compile(rb"\\[^nrtabx]")
-# On a raw body: a backslash before a byte no escape starts with, or two before a quote. Where
+# On a raw body: a backslash before a byte no escape starts with, two before a quote, or an escaped
+# quote followed by ` "` (the split would cut there). Where
 # this finds nothing, every backslash starts a Redis escape and every quote is classified by the
 # byte before it (see _split_quick); a hit only means "take the exact route".
-_QUICK_DOUBT = re.compile(rb'\\[^\\"nrtabx]|\\\\"')
+_QUICK_DOUBT = re.compile(rb'\\(?:[^\\"nrtabx]|\\"|" ")')
 # One quoted string's body (sdscatrepr output without its quotes): only Redis' escapes, no bare quote.
 _VALID_ESCAPED_STRING = re.compile(rb'(?:[^\\"]++|\\[\\"nrtab]|\\x[0-9a-fA-F]{2})*+')
 _escape_decode = codecs.escape_decode
-# Bytes after a backslash that start an escape sdscatrepr writes (`\\`, `\"`, `\n` `\r` `\t` `\a` `\b`, `\xHH`).
-_REDIS_ESCAPES = frozenset(b'\\"nrtabx')
+# The escapes sdscatrepr writes, for the long route (`\\`, `\"`, `\n` `\r` `\t` `\a` `\b`, `\xHH`).
+_SIMPLE_ESCAPES = {92: b"\\", 34: b'"', 110: b"\n", 114: b"\r", 116: b"\t", 97: b"\x07", 98: b"\x08"}
+_HEX_PAIRS = {f"{i:02{c}}".encode(): bytes([i]) for i in range(256) for c in "xX"}
+_HEX_PAIRS.update({b"%x%X" % (i >> 4, i & 15): bytes([i]) for i in range(256)})  # mixed case, like escape_decode
+_HEX_PAIRS.update({b"%X%x" % (i >> 4, i & 15): bytes([i]) for i in range(256)})
 _LONG = 2048  # argument bodies at least this long take the memchr route (_split_long)
 _LONG_MAX_QUOTES = 64  # ... unless they hold more quotes than this (then the replace route is cheaper)
 _LONG_MAX_ESCAPES = 256  # an argument with more backslashes is checked with one regex instead
@@ -161,10 +165,10 @@ def _split_quick(body: bytes) -> list[bytes] | None:
 
     Splitting the raw body on `" "` is exact when no separator quote is escaped, and every quote
     is classified by the backslash run before it when those runs are at most one long. One regex
-    search proves both (it also rejects escapes Redis never writes): no `\\"`, and no backslash
-    followed by anything but `\ " n r t a b x`. A body it cannot prove (a Windows path `C:\\dir`,
+    search proves both (it also rejects escapes Redis never writes): no `\\"`, no `\" "`, and no
+    backslash followed by anything but `\ " n r t a b x`. A body it cannot prove (a Windows path `C:\\dir`,
     an argument ending in `" `) takes the exact rewrite route. Raises ValueError on a bad `\x`."""
-    if _QUICK_DOUBT.search(body) is not None or b'\\" "' in body:
+    if _QUICK_DOUBT.search(body) is not None:
         return _split_escaped(body)
     args = body.split(b'" "')
     if body.count(b'"') != 2 * (len(args) - 1) + body.count(b'\\"'):
@@ -226,19 +230,35 @@ def _split_long(body: bytes) -> list[bytes] | None:
 
 
 def _unescape_checked(arg: bytes) -> bytes | None:
-    """One argument's escapes (its quotes are known to be escaped): every backslash must start
-    an escape Redis writes; then one escape_decode. Many backslashes: the regex check instead."""
+    """One long argument's escapes (its quotes are known to be escaped), decoded where they are:
+    memchr to each backslash, the bytes between copied once by the final join. Every backslash
+    must start an escape Redis writes. Many backslashes (dense binary): one regex check and one
+    escape_decode pass instead."""
     find = arg.find
     i = find(b"\\")
+    out: list[bytes] = []
+    append = out.append
+    prev = 0
     n = 0
     while i >= 0:
         n += 1
         if n > _LONG_MAX_ESCAPES:
             return unescape_repr(arg)
-        if arg[i + 1] not in _REDIS_ESCAPES:
-            return None
-        i = find(b"\\", i + 2)
-    return _escape_decode(arg)[0]
+        c = arg[i + 1]
+        if c == 120:  # \xHH
+            d = _HEX_PAIRS.get(arg[i + 2:i + 4])
+            nxt = i + 4
+        else:
+            d = _SIMPLE_ESCAPES.get(c)
+            nxt = i + 2
+        if d is None:
+            return None  # an escape Redis never writes, or a bad \x
+        append(arg[prev:i])
+        append(d)
+        prev = nxt
+        i = find(b"\\", prev)
+    append(arg[prev:])
+    return b"".join(out)
 
 
 def _parse_legacy(line: bytes) -> MonitorLine | None:
