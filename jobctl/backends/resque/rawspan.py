@@ -109,15 +109,14 @@ def fast_payload_span(raw: bytes, payload: object) -> tuple[int, int] | None:
     if not raw.startswith(b'{"failed_at":"'):
         return None
     q = raw.find(b'"', 14)
-    if q < 0 or b"\\" in raw[14:q] or raw[q:q + 12] != b'","payload":':
+    if q < 0 or not raw.startswith(b'","payload":', q) or raw.find(b"\\", 14, q) >= 0:
         return None
     try:
         enc = _orjson_dumps(payload)
     except TypeError:
         return None
     start = q + 12
-    end = start + len(enc)
-    return (start, end) if raw[start:end] == enc else None
+    return (start, start + len(enc)) if raw.startswith(enc, start) else None
 
 
 def resque_stamp(now: datetime, *, with_zone: bool) -> str:

@@ -13,6 +13,16 @@ entry we kept (the "anchor"); if not, the walk re-locates the anchor and continu
 (2) the Lua script verifies every entry's bytes at its index and leaves mismatches alone; those
 are re-located by their exact bytes (nearby first, then LPOS) and retried. An entry that cannot be
 found any more (changed or removed by someone else) is reported as skipped, never guessed at.
+
+Overlap: a batch's script call is sent with the LRANGE of the next window *ahead of it* (same
+connection, one round trip), and jobctl prepares the next batch from those rows while Redis runs
+the script. The rows are the same as after the script: it removes entries only at or above its
+own window's lowest index, which shifts nothing below. They are used only if (a) the entry read
+just above them is still the lowest entry of the current window as read (nothing below shifted
+between the two reads; this replaces the anchor check for them) and (b) the script acted on every
+entry of its batch. Otherwise they are thrown away — with anything prepared from them, which is
+why preparing is pure and the selection is only counted (`commit`) once the rows are used — and
+the mismatches are retried first; the next window is then read afresh with the anchor check.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from jobctl.backends.resque.ids import IdAssigner
-from jobctl.backends.resque.script import Entry, MoveScript
+from jobctl.backends.resque.script import Batch, Entry, MoveScript
 
 TARGET_US = 3000  # aim for ~3 ms of server time per script call (1.5-6 ms band)
 MIN_WINDOW, MAX_WINDOW = 50, 2000
@@ -41,10 +51,22 @@ class ListSnap:
     last: bytes | None  # the entry at length-1 then (where the walk starts)
 
 
+@dataclass(slots=True)
+class _Ahead:
+    """The next window, read before the current batch's script ran (see the module doc)."""
+
+    lo: int
+    hi: int
+    rows: list[bytes]
+    consistent: bool  # the entry just above it was still the lowest entry of the current window
+    batch: Batch | None  # prepared from `rows` while the script ran; not counted as selected yet
+
+
 class Sink(Protocol):
     """Where a walk reports what happened to the selected entries (bounded: nothing is kept here)."""
 
     def done(self, entries: list[Entry]) -> None: ...
+    def done_counts(self, counts: dict[tuple[str | None, str], int], n: int) -> None: ...
     def skipped(self, e: Entry, reason: str) -> None: ...
     def note(self, text: str) -> None: ...
     def incomplete(self, text: str) -> None: ...
@@ -76,6 +98,11 @@ class Walker:
         self.ids = ids  # False: the selector needs no ids (no --id filter); it hashes the few it reports
         self.out = sink
         self._acted_keep: set[int] = set()  # keep mode: indexes rewritten in the current window
+        # A selector that can take a whole window at once (write_select.LightMove): prepare(rows, lo)
+        # -> Batch | None is pure; commit(batch) counts it as selected. Only without ids/--since.
+        prepare = getattr(select, "prepare", None) if not ids and stop_at is None else None
+        self.prepare: Callable[[list[bytes], int], Batch | None] | None = prepare
+        self.commit: Callable[[Batch], None] = getattr(select, "commit", lambda b: None)
 
     # ------------------------------------------------------------------ walk
     def run(self) -> None:
@@ -84,61 +111,74 @@ class Walker:
         assign = IdAssigner(key)
         anchor: bytes | None = None
         resyncs = 0
-        prefetched: tuple[int, int, list[bytes]] | None = None
+        ahead: _Ahead | None = None
         while hi >= 0 and not self.stop():
-            # read [lo, hi] plus the entry just above (the anchor check)
-            if prefetched is not None and prefetched[1] == hi + 1:
-                lo, _, rows = prefetched
+            prepared: Batch | None = None
+            if ahead is not None and ahead.hi == hi and ahead.consistent:
+                lo, rows, prepared = ahead.lo, ahead.rows, ahead.batch
             else:
+                # read [lo, hi] plus the entry just above (the anchor check)
                 lo = max(0, hi - self.window + 1)
                 rows, _ = self.call(partial(self.r.lrange, key, lo, hi + 1), False)
-            prefetched = None
-            above = rows[hi - lo + 1] if len(rows) > hi - lo + 1 else None
-            rows = rows[: hi - lo + 1]
-            if anchor is not None and above != anchor:
-                resyncs += 1
-                found = self._relocate(anchor, hi + 1) if resyncs <= RESYNC_LIMIT else None
-                if found is None:
-                    self.out.incomplete(
-                        f"{key}: the list changed under the walk (entries removed by someone else); "
-                        "stopped early — rerun the same command to finish")
-                    return
-                hi = found - 1
-                continue
+                above = rows[hi - lo + 1] if len(rows) > hi - lo + 1 else None
+                rows = rows[: hi - lo + 1]
+                if anchor is not None and above != anchor:
+                    resyncs += 1
+                    found = self._relocate(anchor, hi + 1) if resyncs <= RESYNC_LIMIT else None
+                    if found is None:
+                        self.out.incomplete(
+                            f"{key}: the list changed under the walk (entries removed by someone else); "
+                            "stopped early — rerun the same command to finish")
+                        return
+                    hi = found - 1
+                    ahead = None
+                    continue
+            ahead = None
             if not rows:
                 break
-            picked: list[Entry] = []
-            done_scan = False
-            select = self.select
-            if not self.ids and self.plain:  # `--all`: nothing can stop the window early
-                for i in range(len(rows) - 1, -1, -1):
-                    e = select(lo + i, rows[i], "")
-                    if e is not None:
-                        picked.append(e)
-            else:
-                for i in range(len(rows) - 1, -1, -1):
-                    raw = rows[i]
-                    if self.stop_at(raw):
-                        done_scan = True
-                        break
-                    e = select(lo + i, raw, assign(raw) if self.ids else "")
-                    if e is not None:
-                        picked.append(e)
-                        if self.stop():
-                            break
+            batch, done_scan = self._select(rows, lo, prepared, assign)
             self.on_scanned(len(rows))
-            picked.reverse()  # ascending index, as the script wants
             more = lo > 0 and not done_scan and not self.stop()
-            nxt = (max(0, lo - self.window), lo) if more else None
+            nxt = (max(0, lo - self.window), lo - 1) if more else None
             removed: set[int] = set()
-            if picked:
-                removed, fetched = self._act(picked, nxt)
-                if fetched is not None and nxt is not None:
-                    prefetched = (nxt[0], nxt[1], fetched)
-            anchor = self._next_anchor(rows, lo, removed, anchor, picked)
+            if batch is not None:
+                removed, ahead = self._act(batch, nxt, rows[0])
+            anchor = self._next_anchor(rows, lo, removed, anchor, batch)
             hi = lo - 1
             if done_scan:
                 break
+
+    def _select(self, rows: list[bytes], lo: int, prepared: Batch | None,
+                assign: IdAssigner) -> tuple[Batch | None, bool]:
+        """The batch of one window (None: nothing selected), and whether the scan ends here (--since)."""
+        if self.prepare is not None:
+            batch = prepared if prepared is not None else self.prepare(rows, lo)
+            if batch is not None:
+                self.commit(batch)
+                return batch, False
+        picked: list[Entry] = []
+        done_scan = False
+        select = self.select
+        if not self.ids and self.plain:  # `--all`: nothing can stop the window early
+            for i in range(len(rows) - 1, -1, -1):
+                e = select(lo + i, rows[i], "")
+                if e is not None:
+                    picked.append(e)
+        else:
+            for i in range(len(rows) - 1, -1, -1):
+                raw = rows[i]
+                if self.stop_at(raw):
+                    done_scan = True
+                    break
+                e = select(lo + i, raw, assign(raw) if self.ids else "")
+                if e is not None:
+                    picked.append(e)
+                    if self.stop():
+                        break
+        if not picked:
+            return None, done_scan
+        picked.reverse()  # ascending index, as the script wants
+        return Batch.of(self.mode, picked), done_scan
 
     def _start(self) -> int:
         """Index of the snapshot's last entry now (it can have moved if someone removed entries)."""
@@ -156,9 +196,13 @@ class Walker:
         return found
 
     def _next_anchor(self, rows: list[bytes], lo: int, removed: set[int], anchor: bytes | None,
-                     picked: list[Entry]) -> bytes | None:
+                     batch: Batch | None) -> bytes | None:
         """The lowest entry of this window still in the list (it sits at index lo afterwards)."""
-        rewritten = {e.index: e.new_raw for e in picked if self.mode == "keep" and e.new_raw is not None}
+        if len(removed) == len(rows):  # all of it (removed holds indexes of this window only)
+            return anchor
+        rewritten: dict[int, bytes] = {}
+        if self.mode == "keep" and batch is not None:
+            rewritten = {e.index: e.new_raw for e in batch.entries() if e.new_raw is not None}
         for i, raw in enumerate(rows):
             idx = lo + i
             if idx not in removed:
@@ -168,31 +212,65 @@ class Walker:
         return anchor
 
     # ------------------------------------------------------------------ act
-    def _act(self, entries: list[Entry], prefetch: tuple[int, int] | None) -> tuple[set[int], list[bytes] | None]:
-        """Run the script on one batch (pipelined with the LRANGE of the next window, which our
-        removals above it cannot shift); retry mismatches after re-locating them.
+    def _done(self, batch: Batch) -> None:
+        if batch.counts is not None:
+            self.out.done_counts(batch.counts, batch.n)
+        else:
+            self.out.done(batch.entries())
 
-        Returns (indexes removed, the next window's rows or None when they must be re-read)."""
+    def _act(self, batch: Batch, nxt: tuple[int, int] | None, top: bytes) -> tuple[set[int], _Ahead | None]:
+        """Run the script on one batch, with the next window [nxt] read ahead of it and prepared
+        while the script runs; retry mismatches after re-locating them. `top` = the lowest entry of
+        the current window as read.
+
+        Returns (indexes removed, the next window or None when it must be read afresh)."""
         self._acted_keep = set()
         if self.script is None:  # dry run
-            self.out.done(entries)
+            self._done(batch)
             return set(), None
-        removed: set[int] = set()
         script = self.script
-        ahead = (self.snap.key, *prefetch) if prefetch is not None else None
-        (statuses, _, fetched), retried = self.call(lambda: script.run(self.snap.key, self.mode, entries, ahead), True)
+        key = self.snap.key
+        prepare = self.prepare
+
+        def exchange() -> tuple[tuple[bytes, int], _Ahead | None]:
+            pending = script.start(key, batch, (key, nxt[0], nxt[1] + 1) if nxt is not None else None)
+            try:
+                ahead = None
+                if nxt is not None:
+                    nlo, nhi = nxt
+                    rows = pending.first()
+                    above = rows[nhi - nlo + 1] if len(rows) > nhi - nlo + 1 else None
+                    rows = rows[: nhi - nlo + 1]
+                    consistent = above == top and len(rows) == nhi - nlo + 1
+                    prepared = prepare(rows, nlo) if prepare is not None and consistent else None
+                    ahead = _Ahead(nlo, nhi, rows, consistent, prepared)
+                return pending.finish(), ahead
+            except BaseException:
+                pending.abort()
+                raise
+
+        ((statuses, _), ahead), retried = self.call(exchange, True)
         self._tune(script.last_server_us, script.last_removal_us)
-        acted = [e for e, ok in zip(entries, statuses, strict=True) if ok]
+        if b"0" not in statuses:  # every entry acted: the rows read ahead are good
+            self._done(batch)
+            entries = None if batch.n == batch.hi - batch.lo + 1 else batch.entries()
+            indexes = set(range(batch.lo, batch.hi + 1)) if entries is None else {e.index for e in entries}
+            if self.mode == "keep":
+                self._acted_keep = indexes
+                return set(), ahead
+            return indexes, ahead
+        removed: set[int] = set()
+        entries = batch.entries()
+        acted = [e for e, c in zip(entries, statuses, strict=True) if c == 49]  # b"1"
         self.out.done(acted)
         if self.mode == "keep":
             self._acted_keep.update(e.index for e in acted)
         else:
             removed.update(e.index for e in acted)
-        clean = len(acted) == len(entries)
-        for e, ok in zip(entries, statuses, strict=True):
-            if not ok:
+        for e, c in zip(entries, statuses, strict=True):
+            if c != 49:
                 self._retry_one(e, removed, uncertain=retried)
-        return removed, fetched if clean else None
+        return removed, None
 
     def _mark(self, e: Entry, removed: set[int]) -> None:
         if self.mode == "keep":

@@ -213,6 +213,16 @@ class _Accumulator:
             by_queue[q] = by_queue.get(q, 0) + 1
             by_class[e.job_class] = by_class.get(e.job_class, 0) + 1
 
+    def done_counts(self, counts: dict[tuple[str | None, str], int], n: int) -> None:
+        """A whole batch done whose per-(queue, class) counts the selector already made."""
+        r = self.res
+        r.done += n
+        by_queue, by_class = r.by_queue, r.by_class
+        for (q, klass), c in counts.items():
+            q = q or "(none)"
+            by_queue[q] = by_queue.get(q, 0) + c
+            by_class[klass] = by_class.get(klass, 0) + c
+
     def note(self, text: str) -> None:
         self.notes.append(text)
 

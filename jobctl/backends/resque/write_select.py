@@ -24,7 +24,7 @@ from jobctl.backends.resque.rawspan import (
     resque_stamp,
     with_retried_at,
 )
-from jobctl.backends.resque.script import Entry
+from jobctl.backends.resque.script import HEADER, Batch, Entry
 from jobctl.backends.resque.walk import ListSnap
 from jobctl.model import FailureFilter
 from jobctl.parse.resque_payload import ACTIVEJOB_WRAPPERS, parse_failure
@@ -75,11 +75,17 @@ def _light(raw: bytes) -> tuple[str | None, str, tuple[int, int] | None] | None:
     if not isinstance(klass, str) or not klass:
         return None
     if klass in ACTIVEJOB_WRAPPERS:
-        args = payload.get("args")
-        if isinstance(args, list) and args and isinstance(args[0], dict) and isinstance(args[0].get("job_class"), str):
-            klass = args[0]["job_class"]
+        klass = _wrapped_class(payload, klass)
     q = d.get("queue")
     return (q if isinstance(q, str) else None), klass, fast_payload_span(raw, payload)
+
+
+def _wrapped_class(payload: dict[str, Any], klass: str) -> str:
+    """The job_class an ActiveJob wrapper carries (else the wrapper's own name)."""
+    args = payload.get("args")
+    if isinstance(args, list) and args and isinstance(args[0], dict) and isinstance(args[0].get("job_class"), str):
+        return args[0]["job_class"]  # type: ignore[no-any-return]
+    return klass
 
 
 def selector(flt: FailureFilter, ls: ListSnap, mode: str, to_queue: str | None, now: datetime,
@@ -125,20 +131,89 @@ def selector(flt: FailureFilter, ls: ListSnap, mode: str, to_queue: str | None, 
 
     if not (light and mode == "move" and acc.limit is None):
         return select
+    return LightMove(to_queue, acc, select)
 
-    def select_fast(index: int, raw: bytes, fid: str) -> Entry | None:
-        """`requeue --all`: an ordinary Resque record needs one orjson decode and nothing else."""
+
+class LightMove:
+    """`requeue --all` (move, no limit): an ordinary Resque record needs one orjson decode.
+
+    Per entry (`__call__`, the walk's per-entry path) or a whole window at once: `prepare(rows, lo)`
+    decodes every row and packs the script's argument directly (no Entry objects; pure, so the walk
+    may run it while Redis still runs the previous batch and throw it away), `commit` then counts the
+    batch as selected. A window with an unusual record, or while the result's sample is still being
+    filled, is left to the per-entry path (`prepare` returns None)."""
+
+    __slots__ = ("to_queue", "acc", "full")
+
+    def __init__(self, to_queue: str | None, acc: Any, full: Callable[[int, bytes, str], Entry | None]) -> None:
+        self.to_queue = to_queue
+        self.acc = acc
+        self.full = full  # the general selector: unusual records, the sample
+
+    def __call__(self, index: int, raw: bytes, fid: str) -> Entry | None:
         fields = _light(raw)
-        if fields is None or fields[2] is None or len(acc.res.sample) < SAMPLE:
-            return select(index, raw, fid)  # unusual record, or one of the sample: the full path
+        if fields is None or fields[2] is None or len(self.acc.res.sample) < SAMPLE:
+            return self.full(index, raw, fid)  # unusual record, or one of the sample: the full path
         queue, klass, span = fields
-        target = to_queue or queue
-        if target is None:
-            return select(index, raw, fid)
-        acc.n_selected += 1
+        target = self.to_queue or queue
+        if not target:
+            return self.full(index, raw, fid)
+        self.acc.n_selected += 1
         return Entry(index, raw, "", queue, klass, target, span)
 
-    return select_fast
+    def prepare(self, rows: list[bytes], lo: int) -> Batch | None:
+        if not rows or len(self.acc.res.sample) < SAMPLE:
+            return None
+        to_queue = self.to_queue
+        pack = HEADER.pack
+        loads = orjson.loads
+        targets: dict[str, int] = {}
+        counts: dict[tuple[str | None, str], int] = {}
+        parts: list[bytes] = []
+        for i, raw in enumerate(rows):
+            try:
+                d = loads(raw)
+                payload = d["payload"]
+                klass = payload["class"]
+            except Exception:  # noqa: BLE001 - unusual: the per-entry path decides
+                return None
+            if type(klass) is not str or not klass:
+                return None
+            if klass in ACTIVEJOB_WRAPPERS:
+                klass = _wrapped_class(payload, klass)
+            q = d.get("queue")
+            if type(q) is not str:
+                q = None
+            target = to_queue or q
+            if not target:
+                return None
+            span = fast_payload_span(raw, payload)
+            if span is None:
+                try:
+                    span = payload_span(raw)
+                except SpanError:
+                    return None
+            t = targets.get(target)
+            if t is None:
+                t = targets[target] = len(targets) + 1
+            key = (q, klass)
+            counts[key] = counts.get(key, 0) + 1
+            parts.append(pack(lo + i, len(raw), span[0] + 1, span[1], t))
+            parts.append(raw)
+        n = len(rows)
+
+        def make_entries() -> list[Entry]:  # only when some entry must be retried
+            out = []
+            for i, raw in enumerate(rows):
+                queue, klass, span = _light(raw) or (None, "", None)
+                out.append(Entry(lo + i, raw, "", queue, klass, to_queue or queue, span or payload_span(raw)))
+            return out
+
+        return Batch("move", lo, lo + n - 1, n, b"".join(parts), list(targets), [],
+                     make_entries=make_entries, counts=counts)
+
+    def commit(self, batch: Batch) -> None:
+        self.acc.n_selected += batch.n
 
 
 def uses_light_path(flt: FailureFilter, wanted: set[str] | None) -> bool:
