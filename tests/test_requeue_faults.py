@@ -179,6 +179,119 @@ def test_redis_restart_mid_run_then_rerun(tmp_path: Path) -> None:
         srv.cleanup()
 
 
+# ---------------------------------------------------------------------------- the same for --all
+# `requeue --all` takes the whole-window path: the next window is read and its batch prepared while
+# Redis runs the current script (walk.py); these check that path under the same faults.
+
+
+def seed_all(r: Any, n: int) -> list[tuple[bytes, bytes]]:
+    """n failures over the four queues, all selected by --all: [(record, payload)]."""
+    pairs = [(record(i, f"Job{i % 3}", QUEUES[i % 4]), payload(i, f"Job{i % 3}")) for i in range(n)]
+    for k in range(0, n, 1000):
+        r.rpush(f"{NS}:failed", *[rec for rec, _ in pairs[k:k + 1000]])
+    return pairs
+
+
+def assert_all_exactly_once(r: Any, pairs: list[tuple[bytes, bytes]], popped: list[bytes], *, finished: bool) -> None:
+    in_queues = Counter(queue_contents(r) + popped)
+    still = Counter(r.lrange(f"{NS}:failed", 0, -1))
+    for i, (rec, p) in enumerate(pairs):
+        assert in_queues[p] + still[rec] == 1, (i, in_queues[p], still[rec])
+        if finished:
+            assert in_queues[p] == 1
+    assert sum(in_queues.values()) == sum(in_queues[p] for _, p in pairs)  # nothing else was pushed
+
+
+def test_all_with_concurrent_appends_and_workers(redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
+    r = redis_client
+    pairs = seed_all(r, 60_000)
+    stop = threading.Event()
+    popped: list[bytes] = []
+    appended: list[bytes] = []
+
+    def worker() -> None:
+        c = r.__class__(connection_pool=r.connection_pool.__class__(**r.connection_pool.connection_kwargs))
+        while not stop.is_set():
+            for q in QUEUES:
+                v = c.lpop(f"{NS}:queue:{q}")
+                if v is not None:
+                    popped.append(v)
+        c.close()
+
+    def appender() -> None:  # new failures during the run: never touched (they came after the snapshot)
+        c = r.__class__(connection_pool=r.connection_pool.__class__(**r.connection_pool.connection_kwargs))
+        i = 1_000_000
+        while not stop.is_set():
+            rec = record(i, "Late", QUEUES[i % 4])
+            c.rpush(f"{NS}:failed", rec)
+            appended.append(rec)
+            i += 1
+            time.sleep(0.0005)
+        c.close()
+
+    proc = start_jobctl(redis_url, "--all")
+    threads = [threading.Thread(target=worker)]
+    threads[0].start()
+    wait_for(lambda: r.llen(f"{NS}:failed") < 60_000 or proc.poll() is not None)
+    threads.append(threading.Thread(target=appender))
+    threads[-1].start()
+    out, errs = proc.communicate(timeout=180)
+    time.sleep(0.1)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert proc.returncode == 0, errs
+    res = json.loads(out)
+    assert res["selected"] == res["done"] == 60_000 and res["skipped"] == 0
+    assert appended, "the appender should have run during the requeue"
+    assert_all_exactly_once(r, pairs, popped, finished=True)
+    assert r.lrange(f"{NS}:failed", 0, -1) == appended
+
+
+def test_all_kill_9_mid_run_then_rerun(redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
+    r = redis_client
+    pairs = seed_all(r, 100_000)
+    proc = start_jobctl(redis_url, "--all")
+    wait_for(lambda: r.llen(f"{NS}:failed") < 90_000 or proc.poll() is not None, step=0.0005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL, "jobctl finished before it could be killed; make the run longer"
+    left = r.llen(f"{NS}:failed")
+    assert 0 < left < 100_000
+    assert_all_exactly_once(r, pairs, [], finished=False)
+    rerun = start_jobctl(redis_url, "--all")
+    out, errs = rerun.communicate(timeout=180)
+    assert rerun.returncode == 0, errs
+    assert json.loads(out)["done"] == left
+    assert_all_exactly_once(r, pairs, [], finished=True)
+    assert not r.exists(f"{NS}:failed")
+
+
+def test_all_redis_restart_mid_run_then_rerun(tmp_path: Path) -> None:
+    srv = RedisServer(extra_args=["--appendonly", "yes", "--appendfsync", "always"])
+    srv.start()
+    try:
+        r = srv.client()
+        pairs = seed_all(r, 60_000)
+        proc = start_jobctl(srv.url, "--all")
+        wait_for(lambda: r.llen(f"{NS}:failed") < 58_000 or proc.poll() is not None, step=0.0005)
+        assert proc.poll() is None, "jobctl finished before Redis stopped; make the run longer"
+        srv.stop()
+        time.sleep(1.0)
+        srv.start()
+        r = srv.client()
+        out, errs = proc.communicate(timeout=180)
+        assert proc.returncode in (0, 3), errs
+        assert_all_exactly_once(r, pairs, [], finished=proc.returncode == 0)
+        rerun = start_jobctl(srv.url, "--all")
+        out, errs = rerun.communicate(timeout=180)
+        assert rerun.returncode == 0, errs
+        assert_all_exactly_once(r, pairs, [], finished=True)
+        assert not r.exists(f"{NS}:failed")
+    finally:
+        srv.cleanup()
+
+
 # ---------------------------------------------------------------------------- Delayed Job: no half batch
 
 

@@ -120,6 +120,76 @@ def test_script_acts_only_on_entries_that_still_hold_the_expected_bytes(redis_ur
     assert acted == [True, True] and r.lrange(f"{NS}:failed", 0, -1) == [recs[3], recs[5]]
 
 
+def test_script_miss_whose_bytes_appear_later_in_the_batch(redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
+    """The in-place check (string.find from the entry's offset in the packed argument) must not
+    take a match further on for a match at the entry: here index 2 holds recs[2], which the batch
+    expects at index 3, and index 3 holds recs[3], which it expects at 2 (same lengths)."""
+    r = redis_client
+    recs = [failure_record(b'{"class":"J","args":[%d]}' % i, queue="low") for i in range(5)]
+    r.rpush(f"{NS}:failed", *recs)
+
+    def entry(i: int, raw: bytes) -> Entry:
+        return Entry(index=i, raw=raw, id=str(i), queue="low", job_class="J", target="low", span=payload_span(raw))
+
+    acted, removed, _ = MoveScript(r, NS).run(
+        f"{NS}:failed", "move", [entry(1, recs[1]), entry(2, recs[3]), entry(3, recs[2]), entry(4, recs[4])])
+    assert acted == [True, False, False, True] and removed == 2
+    assert r.lrange(f"{NS}:failed", 0, -1) == [recs[0], recs[2], recs[3]]
+    assert r.lrange(f"{NS}:queue:low", 0, -1) == [b'{"class":"J","args":[1]}', b'{"class":"J","args":[4]}']
+
+
+def test_all_with_a_removal_by_someone_else_while_a_script_runs(redis_url: str, redis_client,  # type: ignore[no-untyped-def]
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`requeue --all` prepares the next window while Redis runs the current script. Another client
+    removes an entry of that next window right after that script: the prepared batch is stale, its
+    script call misses from there on, the misses are re-located and retried, the entry removed by
+    the other client is reported as skipped (and is no anchor for the walk), and the window read
+    ahead of the stale batch is thrown away and read afresh. Every other entry is requeued once."""
+    from jobctl.backends.resque import write_select
+
+    r = redis_client
+    recs = [failure_record(b'{"class":"J","args":[%d]}' % i, queue=("a", "b")[i % 2]) for i in range(3000)]
+    r.rpush(f"{NS}:failed", *recs)
+    other = r.__class__(connection_pool=r.connection_pool.__class__(**r.connection_pool.connection_kwargs))
+    gone: list[bytes] = []
+    real_selector = write_select.selector
+
+    class Hooked:  # the real selector, plus the other client's removal during the 2nd prepare
+        def __init__(self, inner: write_select.LightMove) -> None:
+            self.inner, self.calls = inner, 0
+
+        def __call__(self, index: int, raw: bytes, fid: str) -> Entry | None:
+            return self.inner(index, raw, fid)
+
+        def prepare(self, rows: list[bytes], lo: int):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            if self.calls == 2:  # read ahead while the first script runs
+                while other.llen(f"{NS}:failed") > 2750:  # queued behind that script: it has run
+                    pass
+                gone.append(rows[100])
+                other.lrem(f"{NS}:failed", 1, rows[100])
+            return self.inner.prepare(rows, lo)
+
+        def commit(self, batch) -> None:  # type: ignore[no-untyped-def]
+            self.inner.commit(batch)
+
+    def selector(*args, **kwargs):  # type: ignore[no-untyped-def]
+        inner = real_selector(*args, **kwargs)
+        assert isinstance(inner, write_select.LightMove)
+        return Hooked(inner)
+
+    monkeypatch.setattr(write, "selector", selector)
+    res = write.requeue(backend(redis_url), FailureFilter())
+    other.close()
+    assert len(gone) == 1
+    assert res.selected == 3000 and res.done == 2999 and res.skipped == 1 and res.complete
+    assert res.skipped_entries[0]["reason"] == "changed or removed by someone else after it was read"
+    assert not r.exists(f"{NS}:failed")
+    moved = r.lrange(f"{NS}:queue:a", 0, -1) + r.lrange(f"{NS}:queue:b", 0, -1)
+    assert sorted(moved) == sorted(x[slice(*payload_span(x))] for x in recs if x != gone[0])
+    assert res.by_queue == {"a": 1500 - (gone[0] in recs[0::2]), "b": 1500 - (gone[0] in recs[1::2])}
+
+
 def test_script_keep_mode_replaces_the_record(redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
     r = redis_client
     rec = failure_record(b'{"class":"J","args":[]}', queue="q")

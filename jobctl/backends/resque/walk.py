@@ -197,7 +197,8 @@ class Walker:
 
     def _next_anchor(self, rows: list[bytes], lo: int, removed: set[int], anchor: bytes | None,
                      batch: Batch | None) -> bytes | None:
-        """The lowest entry of this window still in the list (it sits at index lo afterwards)."""
+        """The lowest entry of this window still in the list (it sits at index lo afterwards).
+        `removed`: indexes (as read) of entries acted on, or found gone/changed on retry."""
         if len(removed) == len(rows):  # all of it (removed holds indexes of this window only)
             return anchor
         rewritten: dict[int, bytes] = {}
@@ -279,6 +280,8 @@ class Walker:
             removed.add(e.index)
 
     def _retry_one(self, e: Entry, removed: set[int], *, uncertain: bool) -> None:
+        """Re-locate a missed entry and act on it there. `removed` gets its index (as read) when it
+        is done, or when it is gone or kept changing: either way it is no anchor for the walk."""
         original = e.index
         for _ in range(RELOCATE_ATTEMPTS):
             found = self._relocate(e.raw, e.index)
@@ -292,6 +295,7 @@ class Walker:
                     e.index = original
                     return
                 self.out.skipped(e, "changed or removed by someone else after it was read")
+                removed.add(original)  # not where it was read any more: never the next anchor
                 return
             e.index = found
             (statuses, _, _), retried = self.call(lambda: self.script.run(self.snap.key, self.mode, [e]), True)  # type: ignore[union-attr]
@@ -306,6 +310,7 @@ class Walker:
                 e.index = original
                 return
         self.out.skipped(e, "kept changing while jobctl retried it")
+        removed.add(original)  # not where it was read any more: never the next anchor
 
     def _relocate(self, raw: bytes, near: int) -> int | None:
         """Current index of an entry with exactly these bytes: nearest to `near`, else anywhere."""
