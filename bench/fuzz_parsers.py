@@ -90,10 +90,11 @@ def t_resque_span(data: bytes) -> None:
 def t_monitor_line(data: bytes) -> None:
     from hostile.loaders import sdscatrepr
 
-    from jobctl.parse.monitor import parse_line
+    from jobctl.parse.monitor import parse_line, parse_line_py
 
     line = data.split(b"\n", 1)[0]
     parsed = parse_line(line)
+    assert parsed == parse_line_py(line), line  # the C parser (when built) equals the Python reference
     if parsed is not None and parsed.args:
         again = parse_line(b"1795808598.552929 [0 127.0.0.1:1] " + b" ".join(sdscatrepr(a) for a in parsed.args))
         assert again is not None and again.args == parsed.args, (parsed.args, again)

@@ -5,7 +5,10 @@ JSON from both encoders, UTF-8, a 100 kB argument) repeated to --lines lines, ea
 time and client port so no two lines are identical.
 
 Measured in interleaved chunks of --chunk lines (each chunk timed with every parser in turn):
-  jobctl parse     jobctl.parse.monitor.parse_line on every line (exact argument bytes)
+  jobctl parse     jobctl.parse.monitor.parse_line on every line (exact argument bytes; the C
+                   parser, which hands lines it cannot prove well-formed to the Python one)
+  jobctl parse (Python)  the pure-Python reference parser alone (parse_line_py), as used when the
+                   C extension is not built
   redis-py         redis.client.Monitor.next_command on every line (its real code; the connection
                    is replaced by an object whose read_response() returns the next line, so only
                    the line parser is timed)
@@ -30,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jobctl.parse.monitor import iter_capture, parse_line  # noqa: E402
+from jobctl.parse.monitor import FAST, iter_capture, parse_line, parse_line_py  # noqa: E402
 from jobctl.parse.monitor_events import DEFAULT_KINDS, EventDecoder  # noqa: E402
 
 CAPTURE = ROOT.parent / "shared" / "fixtures" / "resque" / "monitor.log"
@@ -93,6 +96,12 @@ def jobctl_parser(lines: list[bytes]) -> None:
         p(line)
 
 
+def jobctl_python_parser(lines: list[bytes]) -> None:
+    p = parse_line_py
+    for line in lines:
+        p(line)
+
+
 class JobctlEvents:
     """parse_line + one EventDecoder for the whole corpus (default kinds, payloads decoded)."""
 
@@ -149,6 +158,7 @@ def main() -> None:
     t0 = time.perf_counter()
     lines = synthesise(a.lines, a.max_line)
     mb = sum(map(len, lines)) / 1e6
+    print(f"C parser (jobctl/parse/_monitor_fast.c) {'built and used' if FAST else 'NOT built: jobctl parse = Python'}")
     print(f"corpus: {len(lines):,} lines, {mb:,.0f} MB (from {CAPTURE.name}), built in {time.perf_counter() - t0:.1f} s")
     assert all(parse_line(x) is not None for x in lines[:5000])
 
@@ -157,16 +167,18 @@ def main() -> None:
     # run, and the best chunk (the least disturbed stretch: closest to an idle machine).
     chunk = a.chunk
     pieces = [lines[i:i + chunk] for i in range(0, len(lines), chunk)]
-    names = ["jobctl parse", "redis-py Monitor", "jobctl parse+events"]
+    names = ["jobctl parse", "jobctl parse (Python)", "redis-py Monitor", "jobctl parse+events"]
     total = dict.fromkeys(names, 0.0)
     best = dict.fromkeys(names, 0.0)
     per_round: dict[str, list[float]] = {k: [] for k in names}
     for r in range(a.rounds):
         runners: dict[str, Callable[[list[bytes]], None]] = {
-            "jobctl parse": jobctl_parser, "redis-py Monitor": RedisPyParser(), "jobctl parse+events": JobctlEvents()}
+            "jobctl parse": jobctl_parser, "jobctl parse (Python)": jobctl_python_parser,
+            "redis-py Monitor": RedisPyParser(), "jobctl parse+events": JobctlEvents()}
         spent = dict.fromkeys(names, 0.0)
         for i, piece in enumerate(pieces):
-            order = names[i % 3:] + names[:i % 3]
+            k = i % len(names)
+            order = names[k:] + names[:k]
             for name in order:
                 t = time.perf_counter()
                 runners[name](piece)
@@ -183,7 +195,7 @@ def main() -> None:
     print(f"\n{'':22}{'lines/s (run)':>15}{'vs redis-py':>13}{'best chunk':>13}{'vs redis-py':>13}")
     for name in names:
         rate = a.rounds * len(lines) / total[name]
-        print(f"{name:22}{rate:>15,.0f}{rate / base:>12.2f}x{best[name]:>13,.0f}{best[name] / base_best:>12.2f}x")
+        print(f"{name:24}{rate:>15,.0f}{rate / base:>12.2f}x{best[name]:>13,.0f}{best[name] / base_best:>12.2f}x")
     print("median of rounds: " + ", ".join(f"{k} {statistics.median(v):,.0f}/s" for k, v in per_round.items()))
     lossy, checked = lossy_count(lines, 100_000)
     print(f"\nredis-py lossy on {lossy:,} of {checked:,} lines ({100 * lossy / checked:.1f}%); jobctl: exact bytes")

@@ -29,6 +29,7 @@ them; nothing here raises on bad input.
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -137,16 +138,19 @@ def parse_line(line: bytes) -> MonitorLine | None:
         ts = line[:sp].replace(b".", b"", 1)
         if line[sp - 7] != 46 or not ts.isdigit():  # 46 == ord('.'): exactly 6 digits of microseconds
             return None
-        body = line[end + 3:-1]
         args: list[bytes] | None
-        if 92 not in body:  # no backslash: no escaped quote can hide inside an argument
-            args = body.split(b'" "')
-            if body.count(b'"') != 2 * (len(args) - 1):
-                return None  # a stray quote: not sdscatrepr output
+        if len(line) - end < _LONG:
+            body = line[end + 3:-1]
+            if 92 not in body:  # no backslash: no escaped quote can hide inside an argument
+                args = body.split(b'" "')
+                if body.count(b'"') != 2 * (len(args) - 1):
+                    return None  # a stray quote: not sdscatrepr output
+            else:
+                args = _split_quick(body)
         else:
-            args = _split_quick(body) if len(body) < _LONG else _split_long(body)
-            if args is None:
-                return None
+            args = _split_long(line, end + 3, len(line) - 1)  # no copy of a long body
+        if args is None:
+            return None
         return _new_line(MonitorLine, (int(ts), h[0], h[1], args))
     except (ValueError, IndexError):
         return None
@@ -154,10 +158,15 @@ def parse_line(line: bytes) -> MonitorLine | None:
 
 def _split_args(body: bytes) -> list[bytes] | None:
     """The argument list between the outer quotes -> exact argument bytes (None if malformed)."""
+    return _split_short(body) if len(body) < _LONG else _split_long(body)
+
+
+def _split_short(body: bytes) -> list[bytes] | None:
+    """`_split_args` by C-level passes over the whole body (any length; fastest for short ones)."""
     if 92 not in body:
         args = body.split(b'" "')
         return args if body.count(b'"') == 2 * (len(args) - 1) else None
-    return _split_quick(body) if len(body) < _LONG else _split_long(body)
+    return _split_quick(body)
 
 
 def _split_quick(body: bytes) -> list[bytes] | None:
@@ -192,72 +201,78 @@ def _split_escaped(body: bytes) -> list[bytes] | None:
     return [_escape_decode(a)[0] if 92 in a else a for a in args]
 
 
-def _split_long(body: bytes) -> list[bytes] | None:
-    """`_split_args` for a long body (e.g. a 100 kB payload): multi-byte `replace`/`split` passes
-    cost ~1.5 ns per byte each, so find the few quotes and backslashes with memchr instead and
-    decode each argument in one escape_decode pass. Bodies dense with quotes go the short way."""
-    find = body.find
-    args: list[bytes] = []
-    append = args.append
-    pos = 0
-    q = find(b'"')
+def _split_long(buf: bytes, pos: int = 0, stop: int | None = None) -> list[bytes] | None:
+    """`_split_args` for a long body (e.g. a 100 kB payload), given as buf[pos:stop] so a whole
+    line needs no body copy. Multi-byte `replace`/`split` passes cost ~1.5 ns per byte each, and
+    every 100 kB copy costs page faults: find the few quotes and backslashes with memchr, and build
+    each argument once (a slice, or the join of its decoded pieces). Bodies dense with quotes go
+    the short way."""
+    if stop is None:
+        stop = len(buf)
+    find = buf.find
+    bounds: list[tuple[int, int]] = []
+    start = first = pos
+    q = find(b'"', pos, stop)
     seen = 0
     while q >= 0:
         seen += 1
         if seen > _LONG_MAX_QUOTES:
-            return _split_escaped(body)
+            return _split_short(buf[first:stop])
         k = q
-        while k > pos and body[k - 1] == 92:
+        while k > start and buf[k - 1] == 92:
             k -= 1
         if (q - k) & 1:  # an odd run of backslashes: an escaped quote inside the argument
-            q = find(b'"', q + 1)
+            q = find(b'"', q + 1, stop)
             continue
-        if body[q + 1:q + 3] != b' "':
+        if q + 3 > stop or buf[q + 1:q + 3] != b' "':
             return None  # a real quote that is not a separator: not sdscatrepr output
-        append(body[pos:q])
-        pos = q + 3
-        q = find(b'"', pos)
-    append(body[pos:])
+        bounds.append((start, q))
+        start = q + 3
+        q = find(b'"', start, stop)
+    bounds.append((start, stop))
     out: list[bytes] = []
-    for a in args:
-        if 92 in a:
-            d = _unescape_checked(a)
+    for s, e in bounds:
+        if find(b"\\", s, e) < 0:
+            out.append(buf[s:e])
+        else:
+            d = _unescape_range(buf, s, e)
             if d is None:
                 return None
-            a = d
-        out.append(a)
+            out.append(d)
     return out
 
 
-def _unescape_checked(arg: bytes) -> bytes | None:
-    """One long argument's escapes (its quotes are known to be escaped), decoded where they are:
-    memchr to each backslash, the bytes between copied once by the final join. Every backslash
-    must start an escape Redis writes. Many backslashes (dense binary): one regex check and one
-    escape_decode pass instead."""
-    find = arg.find
-    i = find(b"\\")
+def _unescape_range(buf: bytes, s: int, e: int) -> bytes | None:
+    """buf[s:e], one long argument whose quotes are known to be escaped, decoded where its escapes
+    are: memchr to each backslash; the bytes between are copied once, by the final join. Every
+    backslash must start an escape Redis writes. Many backslashes (dense binary): one regex check
+    and one escape_decode pass instead."""
+    find = buf.find
+    i = find(b"\\", s, e)
     out: list[bytes] = []
     append = out.append
-    prev = 0
+    prev = s
     n = 0
     while i >= 0:
         n += 1
         if n > _LONG_MAX_ESCAPES:
-            return unescape_repr(arg)
-        c = arg[i + 1]
+            return unescape_repr(buf[s:e])
+        if i + 1 >= e:
+            return None  # a trailing lone backslash
+        c = buf[i + 1]
         if c == 120:  # \xHH
-            d = _HEX_PAIRS.get(arg[i + 2:i + 4])
+            d = _HEX_PAIRS.get(buf[i + 2:i + 4]) if i + 4 <= e else None
             nxt = i + 4
         else:
             d = _SIMPLE_ESCAPES.get(c)
             nxt = i + 2
         if d is None:
             return None  # an escape Redis never writes, or a bad \x
-        append(arg[prev:i])
+        append(buf[prev:i])
         append(d)
         prev = nxt
-        i = find(b"\\", prev)
-    append(arg[prev:])
+        i = find(b"\\", prev, e)
+    append(buf[prev:e])
     return b"".join(out)
 
 
@@ -281,6 +296,22 @@ def _parse_legacy(line: bytes) -> MonitorLine | None:
     if args is None:
         return None
     return MonitorLine(int(ts.replace(b".", b"", 1)), db, "", args)
+
+
+# The same parser in C (_monitor_fast.c: the common, provably well-formed line; it hands every
+# other line to the Python parser above, so results are identical). Optional: without a C
+# compiler at install time, or with JOBCTL_PURE_PYTHON=1, the Python parser does everything.
+parse_line_py = parse_line
+FAST = False
+if not os.environ.get("JOBCTL_PURE_PYTHON"):
+    try:
+        from jobctl.parse import _monitor_fast  # type: ignore[attr-defined]
+    except ImportError:
+        pass
+    else:
+        _monitor_fast.init(MonitorLine, parse_line_py)
+        parse_line = _monitor_fast.parse_line  # noqa: F811
+        FAST = True
 
 
 def unescape_repr(text: bytes) -> bytes | None:
