@@ -17,14 +17,18 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from jobctl.safe import visible
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+# Rich is imported where a table is drawn, not here: json/jsonl/csv output (and a `requeue -o json`
+# run) never load it, which keeps a short command's start-up shorter.
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -46,6 +50,8 @@ class Column:
 
 
 def make_console(*, stderr: bool = False, file: IO[str] | None = None) -> Console:
+    from rich.console import Console
+
     stream = file or (sys.stderr if stderr else sys.stdout)
     is_tty = hasattr(stream, "isatty") and stream.isatty()
     width = None
@@ -106,6 +112,8 @@ def _default(o: Any) -> Any:
 
 
 def cell(value: Any, fmt: Callable[[Any], str] | None = None, *, max_len: int | None = 500) -> Text:
+    from rich.text import Text
+
     if value is None:
         return Text("-", style="dim")
     if fmt is not None:
@@ -160,6 +168,9 @@ def emit(
             csv.writer(stream).writerow([c.key for c in columns])
         stream.flush()
         return n
+    from rich.table import Table
+    from rich.text import Text
+
     console = make_console(file=out) if out is not None else make_console()
     table = Table(title=visible(title) if title else None, header_style="bold", show_lines=False,
                   pad_edge=False, box=None if not console.is_terminal else _box())
@@ -208,6 +219,9 @@ def emit_one(record: Any, fmt: str = "table", *, out: IO[str] | None = None) -> 
     if fmt == "csv":
         emit([d], [], "csv", out=out)
         return
+    from rich.table import Table
+    from rich.text import Text
+
     console = make_console(file=out) if out is not None else make_console()
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column("field", style="bold")
