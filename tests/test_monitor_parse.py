@@ -220,6 +220,8 @@ def test_all_routes_agree_on_arbitrary_bodies(body: bytes) -> None:
     ref = _route(_split_escaped, body)
     assert _route(_split_quick, body) == ref
     assert _route(_split_long, body) == ref
+    line = b'1.000000 [0 a:1] "' + body + b'"'  # parse_line hands long bodies over as offsets
+    assert _route(lambda b: _split_long(line, 18, len(line) - 1), body) == ref
 
 
 @given(st.lists(st.one_of(st.binary(max_size=40), st.lists(_FRAGMENTS, max_size=12).map(b"".join)),
