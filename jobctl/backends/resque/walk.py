@@ -142,7 +142,7 @@ class Walker:
             nxt = (max(0, lo - self.window), lo - 1) if more else None
             removed: set[int] = set()
             if batch is not None:
-                removed, ahead = self._act(batch, nxt, rows[0])
+                removed, ahead = self._act(batch, nxt, rows)
             anchor = self._next_anchor(rows, lo, removed, anchor, batch)
             hi = lo - 1
             if done_scan:
@@ -219,10 +219,9 @@ class Walker:
         else:
             self.out.done(batch.entries())
 
-    def _act(self, batch: Batch, nxt: tuple[int, int] | None, top: bytes) -> tuple[set[int], _Ahead | None]:
-        """Run the script on one batch, with the next window [nxt] read ahead of it and prepared
-        while the script runs; retry mismatches after re-locating them. `top` = the lowest entry of
-        the current window as read.
+    def _act(self, batch: Batch, nxt: tuple[int, int] | None, rows: list[bytes]) -> tuple[set[int], _Ahead | None]:
+        """Run the script on one batch of the window `rows`, with the next window [nxt] read ahead
+        of it and prepared while the script runs; retry mismatches after re-locating them.
 
         Returns (indexes removed, the next window or None when it must be read afresh)."""
         self._acted_keep = set()
@@ -232,6 +231,7 @@ class Walker:
         script = self.script
         key = self.snap.key
         prepare = self.prepare
+        top = rows[0]  # the lowest entry of this window as read
 
         def exchange() -> tuple[tuple[bytes, int], _Ahead | None]:
             pending = script.start(key, batch, (key, nxt[0], nxt[1] + 1) if nxt is not None else None)
@@ -251,7 +251,7 @@ class Walker:
                 raise
 
         ((statuses, _), ahead), retried = self.call(exchange, True)
-        self._tune(script.last_server_us, script.last_removal_us)
+        self._tune(script.last_server_us, script.last_removal_us, len(rows))
         if b"0" not in statuses:  # every entry acted: the rows read ahead are good
             self._done(batch)
             entries = None if batch.n == batch.hi - batch.lo + 1 else batch.entries()
@@ -327,17 +327,22 @@ class Walker:
         pos, _ = self.call(lambda: self.r.lpos(key, raw, rank=-1), False)
         return int(pos) if pos is not None else None
 
-    def _tune(self, server_us: int, removal_us: int) -> None:
+    def _tune(self, server_us: int, removal_us: int, size: int) -> None:
         """Keep each script call short (it blocks Redis): size the window by the script's own
         server time, measured inside the script, so a busy client machine does not skew it.
+        `size` = rows of the window the measured batch came from: the next window is already
+        read (and sized) when a call's time comes back, so the new size is set from the measured
+        one, not from `self.window` (which would double twice on one measurement).
 
         The per-entry part scales with the window; a removal scan deep inside a long list does
         not (it costs its distance from the list's end whatever the batch), so when the scan
         alone is over budget the window grows instead: fewer scans for the same entries."""
         per_batch = server_us - removal_us
         if removal_us > TARGET_US:
-            self.window = min(MAX_WINDOW, self.window * 2)
-        elif per_batch > TARGET_US * 2 and self.window > MIN_WINDOW:
-            self.window = max(MIN_WINDOW, self.window // 2)
-        elif server_us < TARGET_US // 2 and self.window < MAX_WINDOW:
-            self.window = min(MAX_WINDOW, self.window * 2)
+            self.window = min(MAX_WINDOW, size * 2)
+        elif per_batch > TARGET_US * 2 and size > MIN_WINDOW:
+            self.window = max(MIN_WINDOW, size // 2)
+        elif server_us < TARGET_US // 2 and size < MAX_WINDOW:
+            self.window = min(MAX_WINDOW, size * 2)
+        elif size >= MIN_WINDOW:
+            self.window = size
