@@ -239,8 +239,8 @@ class Pending:
         from jobctl.backends.resque.connection import format_command
         from jobctl.safe import mask_secrets_in, visible
 
-        what = "LRANGE of the next window, then the script call" if len(self._cmds) == 2 else "the script call"
-        TRACER.emit("redis", f"{len(self._cmds)} commands: {what}", time.perf_counter() - self._t0)
+        what = "2 commands: LRANGE of the next window, then the script call" if len(self._cmds) == 2 else "the script call"
+        TRACER.emit("redis", what, time.perf_counter() - self._t0)
         for n, args in enumerate(self._cmds, 1):
             line = visible(mask_secrets_in(format_command(args), []), max_len=300)
             print(f"    {n:>4}/{len(self._cmds)} {line}", file=TRACER.stream, flush=True)
