@@ -18,11 +18,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_monitor_parse import CAPTURE, MALFORMED, REAL, monitor_line
 
 from jobctl.parse import monitor
 from jobctl.parse.monitor import MonitorLine, parse_line, parse_line_py
-
-from test_monitor_parse import CAPTURE, MALFORMED, REAL, monitor_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
