@@ -1,9 +1,10 @@
 """Bench: `jobctl requeue --all --yes` on 100,000 Resque failures vs the non-atomic floor.
 
-The floor is the least work that moves the same jobs at all, with no safety: pipelined LRANGE
-pages, RPUSH of the payloads (decoded and re-encoded with orjson: not even byte-exact), then one
-DEL of the failed list. It is what a hand-written script does, and it loses every failure that
-arrives during it (the DEL) and duplicates jobs when interrupted and rerun.
+The floor (bench/requeue_floor_baseline.py) is the least work that moves the same jobs at all,
+with no safety: pipelined LRANGE pages, RPUSH of the payloads (decoded and re-encoded with orjson:
+not even byte-exact), then one DEL of the failed list. It is what a hand-written script does, and
+it loses every failure that arrives during it (the DEL) and duplicates jobs when interrupted and
+rerun. It is timed in this process and as a whole process of its own (like for like with jobctl's).
 
 jobctl runs as the real CLI process (start-up included), verifies every entry inside a Lua script,
 pushes the exact stored bytes and leaves concurrent failures alone. Target: <= 1.5x the floor.
@@ -33,6 +34,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
+from requeue_floor_baseline import floor  # noqa: E402
 from servers import RedisServer  # noqa: E402
 
 QUEUES = ("low", "default", "high", "mailers", "reports")
@@ -60,29 +62,6 @@ def load(r, recs: list[bytes]) -> None:  # type: ignore[no-untyped-def]
     pipe.execute()
 
 
-def floor(r) -> float:  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
-    n = r.llen("resque:failed")
-    page = 1000
-    for start in range(0, n, page * 10):
-        pipe = r.pipeline(transaction=False)
-        for s in range(start, min(n, start + page * 10), page):
-            pipe.lrange("resque:failed", s, s + page - 1)
-        chunks = pipe.execute()
-        push = r.pipeline(transaction=False)
-        for chunk in chunks:
-            groups: dict[str, list[bytes]] = {}
-            for raw in chunk:
-                d = orjson.loads(raw)
-                groups.setdefault(d["queue"], []).append(orjson.dumps(d["payload"]))
-            for q, payloads in groups.items():
-                push.sadd("resque:queues", q)
-                push.rpush(f"resque:queue:{q}", *payloads)
-        push.execute()
-    r.delete("resque:failed")
-    return time.perf_counter() - t0
-
-
 _PYC: list[str] = []  # the private bytecode cache, made (and warmed) on first use
 
 
@@ -97,6 +76,15 @@ def _process_env(url: str) -> dict[str, str]:
                        capture_output=True, env=env, cwd=ROOT, check=True)  # compiles everything it imports
     env["PYTHONPYCACHEPREFIX"] = _PYC[0]
     return env
+
+
+def floor_process(url: str) -> float:
+    """The same floor as a whole process (interpreter, `import redis`, connect, work), timed like jobctl."""
+    env = _process_env(url)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "bench" / "requeue_floor_baseline.py"), url], env=env, cwd=ROOT,
+                   check=True)
+    return time.perf_counter() - t0
 
 
 def jobctl(url: str) -> float:
@@ -138,10 +126,13 @@ def main() -> None:
         recs = records(a.n)
         size = sum(len(orjson.dumps(orjson.loads(x)["payload"])) for x in recs[:1000]) / 1000
         print(f"{a.n} failures, {size:.0f}-byte payloads, {len(QUEUES)} queues; {a.rounds} rounds, best of each")
-        f_times, j_times, i_times, script_us = [], [], [], []
+        f_times, fp_times, j_times, i_times, script_us = [], [], [], [], []
         for _ in range(a.rounds):
             load(r, recs)
             f_times.append(floor(r))
+            assert r.llen("resque:failed") == 0
+            load(r, recs)
+            fp_times.append(floor_process(srv.url))
             assert r.llen("resque:failed") == 0
             load(r, recs)
             r.slowlog_reset()
@@ -150,11 +141,13 @@ def main() -> None:
             script_us += [e["duration"] for e in r.slowlog_get(100_000) if e["command"].startswith(b"EVALSHA")]
             load(r, recs)
             i_times.append(jobctl_in_process(srv.url))
-        fb, jb, ib = min(f_times), min(j_times), min(i_times)
+        fb, fpb, jb, ib = min(f_times), min(fp_times), min(j_times), min(i_times)
         print(f"floor (pipelined LRANGE + RPUSH + DEL, not atomic): {fb:6.2f} s  ({a.n / fb:,.0f} jobs/s)")
+        print(f"the same floor as a whole Python process:           {fpb:6.2f} s  ({a.n / fpb:,.0f} jobs/s)")
         print(f"jobctl requeue --all --yes (whole process):         {jb:6.2f} s  ({a.n / jb:,.0f} jobs/s)")
         print(f"jobctl write.requeue (in-process, no start-up):     {ib:6.2f} s  ({a.n / ib:,.0f} jobs/s)")
-        print(f"ratio jobctl / floor: whole process {jb / fb:.2f}x, in-process {ib / fb:.2f}x  (target <= 1.5x)")
+        print(f"ratio jobctl / floor (target <= 1.5x): process vs process {jb / fpb:.2f}x, in-process vs "
+              f"in-process {ib / fb:.2f}x, jobctl's process vs the in-process floor {jb / fb:.2f}x")
         if script_us:
             script_us.sort()
             print(f"script calls: {len(script_us) // a.rounds} per run; server time per call: median "
