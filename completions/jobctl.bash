@@ -15,13 +15,13 @@ _jobctl() {
     case "$cmd" in
         alert) COMPREPLY=($(compgen -W '--rules -r --metric -m --queue -q --class --exception -e --error --window --warning -w --critical -c --notify --email --webhook --webhook-format --notify-command --renotify --severity --samples --include-retried --max-run-time --unreachable --state --no-state --dry-run --quiet --timeout -t --format -o --prom-file --cap --scan-limit --help -h' -- "$cur"));;
         demo) COMPREPLY=($(compgen -W '--path --reset --no-peek --help -h' -- "$cur"));;
-        discard) COMPREPLY=($(compgen -W '--queue -q --class -c --exception -e --error --since --until --retried --not-retried --id --all --limit -n --dry-run --yes -y --format -o --help -h' -- "$cur"));;
+        discard) COMPREPLY=($(compgen -W '--queue -q --class -c --exception -e --error --since --until --retried --not-retried --id --all --limit -n --max-stall-ms --dry-run --yes -y --format -o --help -h' -- "$cur"));;
         failed) COMPREPLY=($(compgen -W '--queue -q --class -c --exception -e --error --since --until --retried --not-retried --id --limit -n --oldest-first --group-by -g --count --scan-limit --format -o --help -h' -- "$cur"));;
         metrics) COMPREPLY=($(compgen -W '--prom-file --top-classes --failed-scan-limit --timeout -t --help -h' -- "$cur"));;
         peek) COMPREPLY=($(compgen -W '--limit -n --offset --class -c --grep -g --state --scan-limit --raw --format -o --help -h' -- "$cur"));;
         ping) COMPREPLY=($(compgen -W '--format -o --help -h' -- "$cur"));;
         queues) COMPREPLY=($(compgen -W '--format -o --help -h' -- "$cur"));;
-        requeue) COMPREPLY=($(compgen -W '--queue -q --class -c --exception -e --error --since --until --retried --not-retried --id --all --limit -n --to-queue --keep --clear-error --dry-run --yes -y --format -o --help -h' -- "$cur"));;
+        requeue) COMPREPLY=($(compgen -W '--queue -q --class -c --exception -e --error --since --until --retried --not-retried --id --all --limit -n --to-queue --keep --clear-error --max-stall-ms --dry-run --yes -y --format -o --help -h' -- "$cur"));;
         scheduled) COMPREPLY=($(compgen -W '--limit -n --offset --jobs -j --format -o --help -h' -- "$cur"));;
         show) COMPREPLY=($(compgen -W '--raw --format -o --help -h' -- "$cur"));;
         stats) COMPREPLY=($(compgen -W '--format -o --help -h' -- "$cur"));;

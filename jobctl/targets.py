@@ -43,7 +43,7 @@ DJ_SCHEMES = ("postgresql", "postgres", "mysql", "mariadb", "sqlite")
 _TARGET_KEYS = {
     "url", "namespace", "table", "read_only", "password_env", "password_file", "description",
     "max_run_time", "db_timezone", "connect_timeout", "timeout", "ssl_ca_certs", "ssl_certfile",
-    "ssl_keyfile", "ssl_cert_reqs", "sentinel_service", "failure_backend",
+    "ssl_keyfile", "ssl_cert_reqs", "sentinel_service", "failure_backend", "max_stall_ms",
 }
 
 

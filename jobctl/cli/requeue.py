@@ -36,6 +36,11 @@ MLimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1,
                                                help="At most N entries: the newest N that match, as `failed -n N` lists them.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Only show how many entries would change, and a sample.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal).")]
+StallOpt = Annotated[float | None, typer.Option(
+    "--max-stall-ms", min=0.001, metavar="MS",
+    help="Resque: never block Redis longer than this in one call. Removing entries deep inside a very long "
+         "failed list costs a scan (~0.1 ms per 1,000 entries from the nearer end); batches over the limit are "
+         "skipped and reported. Default: the target's max_stall_ms, else 10.")]
 
 
 def _filter(queue: Any, klass: Any, exception: Any, error: Any, since: Any, until: Any, retried: Any, ids: Any,
@@ -63,6 +68,7 @@ def requeue(
     to_queue: Annotated[str | None, typer.Option("--to-queue", help="Requeue into this queue instead of each job's own.")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Resque: keep the failure entry and stamp retried_at, like Resque's own Retry.")] = False,
     clear_error: Annotated[bool, typer.Option("--clear-error", help="Delayed Job: also clear last_error.")] = False,
+    max_stall_ms: StallOpt = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     fmt: FormatOpt = "table",
@@ -78,10 +84,11 @@ def requeue(
     flt = _filter(queue, klass, exception, error, since, until, retried, ids, limit, all_, "requeue")
     b = backend()
     mod = write_module(b)
+    extra = _stall_option(b, max_stall_ms)
 
     def run(dry: bool, progress: Any, snap: Any) -> Any:
         return mod.requeue(b, flt, to_queue=to_queue, keep=keep, clear_error=clear_error, dry_run=dry,
-                           progress=progress, snapshot=snap)
+                           progress=progress, snapshot=snap, **extra)
 
     run_mutation(b, "requeue", run, lambda: mod.take_snapshot(b, flt), yes=yes, dry_run=dry_run, fmt=fmt,
                  what="failures" if b.kind == "resque" else "failed jobs")
@@ -98,6 +105,7 @@ def discard(
     ids: IdFOpt = None,
     all_: AllOpt = False,
     limit: MLimitOpt = None,
+    max_stall_ms: StallOpt = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     fmt: FormatOpt = "table",
@@ -111,9 +119,10 @@ def discard(
     flt = _filter(queue, klass, exception, error, since, until, retried, ids, limit, all_, "discard")
     b = backend()
     mod = write_module(b)
+    extra = _stall_option(b, max_stall_ms)
 
     def run(dry: bool, progress: Any, snap: Any) -> Any:
-        return mod.discard(b, flt, dry_run=dry, progress=progress, snapshot=snap)
+        return mod.discard(b, flt, dry_run=dry, progress=progress, snapshot=snap, **extra)
 
     run_mutation(b, "discard", run, lambda: mod.take_snapshot(b, flt), yes=yes, dry_run=dry_run, fmt=fmt,
                  what="failures" if b.kind == "resque" else "failed jobs")
@@ -137,6 +146,17 @@ def register(app: typer.Typer) -> None:
 
 
 # ---------------------------------------------------------------------------- shared with `unlock`
+
+
+def _stall_option(b: Any, max_stall_ms: float | None) -> dict[str, Any]:
+    """--max-stall-ms is a Resque limit (Delayed Job batches are SQL transactions: no list scans)."""
+    if max_stall_ms is None:
+        return {}
+    if b.kind != "resque":
+        from jobctl.errors import UsageError
+
+        raise UsageError("--max-stall-ms applies to Resque targets only (Delayed Job batches do not scan lists)")
+    return {"max_stall_ms": max_stall_ms}
 
 
 def write_module(b: Any) -> Any:

@@ -31,10 +31,12 @@
 -- ARGV[6]      number of target queues Q; ARGV[7 .. 6+Q]: their names (for SADD), same order as KEYS[3..]
 -- ARGV[7+Q..]  "keep" only: the new bytes of each entry, in entry order
 --
--- Returns {statuses, removed, usec, removal_usec}: statuses = one character per entry, "1" acted,
--- "0" the entry was not there any more (changed/moved); usec = the script's own run time on the
--- server (it blocks Redis that long; jobctl sizes batches by it); removal_usec = the part spent
--- removing entries (an LREM deep inside a long list costs its scan whatever the batch size).
+-- Returns {statuses, removed, usec, removal_usec, length, scanned}: statuses = one character per
+-- entry, "1" acted, "0" the entry was not there any more (changed/moved); usec = the script's own
+-- run time on the server (it blocks Redis that long; jobctl sizes batches by it); removal_usec =
+-- the part spent removing entries (an LREM deep inside a long list costs its scan whatever the
+-- batch size); length = the list's length afterwards; scanned = how many entries the LREM passed
+-- (0 for an LTRIM). jobctl's stall guard (stall.py) learns the per-entry scan cost from the last two.
 
 if redis.replicate_commands then redis.replicate_commands() end  -- Redis < 5: allow TIME before writes
 local function now_us()
@@ -120,8 +122,9 @@ for t = 1, nq do
 end
 
 local removal_started = now_us()
+local len = redis.call('LLEN', list)
+local scanned = 0
 if removed > 0 then
-  local len = redis.call('LLEN', list)
   if contiguous and expect_next == hi + 1 and lo == 0 then
     -- The batch is exactly the head of the list: drop it without scanning.
     redis.call('LTRIM', list, removed, -1)
@@ -138,11 +141,14 @@ if removed > 0 then
     end
     if hi + 1 <= len - lo then
       redis.call('LREM', list, removed, tomb)
+      scanned = hi + 1
     else
       redis.call('LREM', list, -removed, tomb)
+      scanned = len - lo
     end
   end
+  len = len - removed
 end
 
 local ended = now_us()
-return {table.concat(statuses), removed, ended - started, ended - removal_started}
+return {table.concat(statuses), removed, ended - started, ended - removal_started, len, scanned}

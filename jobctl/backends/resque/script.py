@@ -98,6 +98,8 @@ class MoveScript:
         self._sha: str | None = None
         self.last_server_us = 0
         self.last_removal_us = 0
+        self.last_length = 0
+        self.last_scanned = 0
         self.max_server_us = 0
         self.calls = 0
 
@@ -115,9 +117,11 @@ class MoveScript:
                 len(batch.names), *batch.names, *batch.new_bytes)
 
     def _record(self, reply: Any) -> tuple[bytes, int]:
-        statuses, removed, usec, removal_usec = reply
+        statuses, removed, usec, removal_usec, length, scanned = reply
         self.last_server_us = int(usec)
         self.last_removal_us = int(removal_usec)
+        self.last_length = int(length)  # the list's length after the call
+        self.last_scanned = int(scanned)  # entries its LREM passed (0: none, or an LTRIM)
         self.calls += 1
         self.max_server_us = max(self.max_server_us, self.last_server_us)
         return statuses, int(removed)

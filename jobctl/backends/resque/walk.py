@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
-from jobctl.backends.resque.ids import IdAssigner
+from jobctl.backends.resque.ids import IdAssigner, entry_hash
 from jobctl.backends.resque.script import Batch, Entry, MoveScript
+from jobctl.backends.resque.stall import StallGuard
 
 TARGET_US = 3000  # aim for ~3 ms of server time per script call (1.5-6 ms band)
 MIN_WINDOW, MAX_WINDOW = 50, 2000
@@ -83,8 +84,10 @@ class Walker:
     def __init__(self, r: Any, snap: ListSnap, select: Select, script: MoveScript | None, mode: str,
                  call: Call, sink: Sink, *, window: int = 250, stop: Callable[[], bool] = lambda: False,
                  on_scanned: Callable[[int], None] = lambda n: None,
-                 stop_at: Callable[[bytes], bool] | None = None, ids: bool = True) -> None:
+                 stop_at: Callable[[bytes], bool] | None = None, ids: bool = True,
+                 guard: StallGuard | None = None) -> None:
         self.r = r
+        self.guard = guard if mode != "keep" else None  # keep rewrites in place: nothing is removed
         self.snap = snap
         self.select = select
         self.script = script
@@ -141,7 +144,9 @@ class Walker:
             more = lo > 0 and not done_scan and not self.stop()
             nxt = (max(0, lo - self.window), lo - 1) if more else None
             removed: set[int] = set()
-            if batch is not None:
+            if batch is not None and self.guard is not None and not self.guard.allows(batch.lo, batch.hi, batch.n):
+                self._skip(batch, self.guard.reason(batch.lo, batch.hi, batch.n))
+            elif batch is not None:
                 removed, ahead = self._act(batch, nxt, rows)
             anchor = self._next_anchor(rows, lo, removed, anchor, batch)
             hi = lo - 1
@@ -219,6 +224,12 @@ class Walker:
         else:
             self.out.done(batch.entries())
 
+    def _skip(self, batch: Batch, reason: str) -> None:
+        """The stall guard refused this batch: its entries stay failed, reported as skipped."""
+        for e in batch.entries():
+            e.id = e.id or entry_hash(self.snap.key, e.raw)
+            self.out.skipped(e, reason)
+
     def _act(self, batch: Batch, nxt: tuple[int, int] | None, rows: list[bytes]) -> tuple[set[int], _Ahead | None]:
         """Run the script on one batch of the window `rows`, with the next window [nxt] read ahead
         of it and prepared while the script runs; retry mismatches after re-locating them.
@@ -227,6 +238,8 @@ class Walker:
         self._acted_keep = set()
         if self.script is None:  # dry run
             self._done(batch)
+            if self.guard is not None:
+                self.guard.simulate(batch.n)
             return set(), None
         script = self.script
         key = self.snap.key
@@ -252,6 +265,8 @@ class Walker:
 
         ((statuses, _), ahead), retried = self.call(exchange, True)
         self._tune(script.last_server_us, script.last_removal_us, len(rows))
+        if self.guard is not None:
+            self.guard.learn(script.last_scanned, script.last_removal_us, script.last_length)
         if b"0" not in statuses:  # every entry acted: the rows read ahead are good
             self._done(batch)
             entries = None if batch.n == batch.hi - batch.lo + 1 else batch.entries()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from jobctl.backends.base import MutationInterrupted, Progress
 from jobctl.backends.resque import failures as failures_mod
 from jobctl.backends.resque.script import Entry, MoveScript
+from jobctl.backends.resque.stall import StallGuard, max_stall_ms
 from jobctl.backends.resque.walk import ListSnap, Walker
 from jobctl.backends.resque.write_select import (
     SAMPLE,
@@ -65,19 +66,20 @@ def take_snapshot(backend: ResqueBackend, flt: FailureFilter) -> list[ListSnap]:
 
 def requeue(backend: ResqueBackend, filter: FailureFilter, *, to_queue: str | None = None, keep: bool = False,
             clear_error: bool = False, dry_run: bool = False, progress: Progress | None = None,
-            snapshot: list[ListSnap] | None = None) -> MutationResult:
+            snapshot: list[ListSnap] | None = None, max_stall_ms: float | None = None) -> MutationResult:
     if clear_error:
         raise Unsupported("--clear-error applies to Delayed Job only (a Resque failure record is removed "
                           "on requeue, or kept as it is with --keep)")
     if to_queue is not None and not to_queue.strip():
         raise UsageError("--to-queue needs a queue name")
     mode = "keep" if keep else "move"
-    return _run(backend, filter, "requeue", mode, to_queue, dry_run, progress, snapshot)
+    return _run(backend, filter, "requeue", mode, to_queue, dry_run, progress, snapshot, max_stall_ms)
 
 
 def discard(backend: ResqueBackend, filter: FailureFilter, *, dry_run: bool = False,
-            progress: Progress | None = None, snapshot: list[ListSnap] | None = None) -> MutationResult:
-    return _run(backend, filter, "discard", "discard", None, dry_run, progress, snapshot)
+            progress: Progress | None = None, snapshot: list[ListSnap] | None = None,
+            max_stall_ms: float | None = None) -> MutationResult:
+    return _run(backend, filter, "discard", "discard", None, dry_run, progress, snapshot, max_stall_ms)
 
 
 def unlock_stuck(backend: ResqueBackend, **_: Any) -> MutationResult:
@@ -89,7 +91,9 @@ def unlock_stuck(backend: ResqueBackend, **_: Any) -> MutationResult:
 
 
 def _run(backend: ResqueBackend, flt: FailureFilter, action: str, mode: str, to_queue: str | None,
-         dry_run: bool, progress: Progress | None, snap: list[ListSnap] | None) -> MutationResult:
+         dry_run: bool, progress: Progress | None, snap: list[ListSnap] | None,
+         max_stall: float | None = None) -> MutationResult:
+    limit_ms = max_stall_ms(backend.target, max_stall)  # stall.py: removals deep inside long lists
     if not dry_run:
         from jobctl.backends.base import require_writable
 
@@ -116,7 +120,8 @@ def _run(backend: ResqueBackend, flt: FailureFilter, action: str, mode: str, to_
             chosen = wanted.get(ls.key, set()) if wanted is not None else None
             select = selector(flt, ls, mode, to_queue, stamp_now, acc, backend, chosen)
             Walker(client, ls, select, script, mode, call, acc, stop=acc.full, on_scanned=on_scanned,
-                   stop_at=since_stop(flt), ids=not uses_light_path(flt, chosen)).run()
+                   stop_at=since_stop(flt), ids=not uses_light_path(flt, chosen),
+                   guard=StallGuard(limit_ms, ls.length)).run()
     except KeyboardInterrupt:
         raise MutationInterrupted(acc.interrupted_message()) from None
     finally:

@@ -1,0 +1,96 @@
+"""The stall guard: never block Redis longer than `max_stall_ms` in one requeue/discard call.
+
+Why it exists: Redis has no remove-by-index. requeue.lua removes a batch with LTRIM when the batch
+is exactly the head or the tail of the failed list (no scan, any list size), and otherwise marks
+the entries and removes the marks with one LREM from the nearer end of the list, which compares
+every entry it passes (measured ~0.1 µs per entry, monitor-format.md §4). A selection scattered
+deep inside a very long list (every 10th of 1,000,000 failures) therefore costs tens of
+milliseconds per call, during which Redis serves nobody. That cost depends only on the distance
+from the nearer end, not on the batch size, so no batch sizing can keep it short; the other ways
+to remove from the middle (rebuilding the list, leaving visible placeholders, reordering) would
+hide failures or change what others see.
+
+So before each such call the guard predicts its scan (distance x the learned cost per entry) and,
+over the limit, the walk leaves that batch alone and reports its entries as skipped, with the
+predicted stall and how to accept it (`--max-stall-ms`, or the target's `max_stall_ms` key).
+Everything else goes on: entries near either end of the list, and every `--all` batch (an LTRIM),
+are still acted on. Skipped entries stay failed, untouched: a rerun with a higher limit, or at a
+quiet hour, finishes them. The cost per entry starts from a conservative prior and follows what
+the script measures on the server (`removal_usec` / `scanned`); a dry run uses the prior.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_MAX_STALL_MS = 10.0  # Redis' own slowlog threshold (slowlog-log-slower-than 10000 µs)
+PRIOR_US_PER_ENTRY = 0.12  # LREM scan cost before a call measured it (measured here: 0.09 for 500-byte records)
+
+
+def max_stall_ms(target: Any, given: float | None) -> float:
+    """The limit for a run: the option, else the target's `max_stall_ms` config key, else the default."""
+    from jobctl.errors import UsageError
+
+    value: Any = given if given is not None else getattr(target, "options", {}).get("max_stall_ms")
+    if value is None:
+        return DEFAULT_MAX_STALL_MS
+    try:
+        ms = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"max_stall_ms must be a number of milliseconds, not {value!r}") from None
+    if not ms > 0:
+        raise UsageError(f"max_stall_ms must be more than 0 (got {value!r})")
+    return ms
+
+
+class StallGuard:
+    """Per list: predicts the removal scan of a batch and says whether it may run."""
+
+    def __init__(self, max_ms: float, length: int) -> None:
+        self.max_us = max_ms * 1000.0
+        self.length = length  # the list's length now (from the last call, or simulated in a dry run)
+        self.us_per_entry = PRIOR_US_PER_ENTRY
+        self.measured = False
+        self.worst_skipped_ms = 0.0  # the largest predicted stall of a skipped batch
+        self.skipped_batches = 0
+
+    @staticmethod
+    def distance(lo: int, hi: int, n: int, length: int) -> int:
+        """Entries the script's LREM will pass for a batch lo..hi of n entries (0: an LTRIM)."""
+        if n == hi - lo + 1 and (lo == 0 or hi >= length - 1):
+            return 0
+        return min(hi + 1, max(length - lo, 0))
+
+    def predict_us(self, lo: int, hi: int, n: int) -> float:
+        return self.distance(lo, hi, n, self.length) * self.us_per_entry
+
+    def allows(self, lo: int, hi: int, n: int) -> bool:
+        predicted = self.predict_us(lo, hi, n)
+        if predicted <= self.max_us:
+            return True
+        self.skipped_batches += 1
+        self.worst_skipped_ms = max(self.worst_skipped_ms, predicted / 1000.0)
+        return False
+
+    def reason(self, lo: int, hi: int, n: int) -> str:
+        d = self.distance(lo, hi, n, self.length)
+        return (f"{d:,} entries from the nearer end of a {self.length:,}-entry list: removing it would block "
+                f"Redis ~{d * self.us_per_entry / 1000:.0f} ms in one call, over --max-stall-ms "
+                f"{self.max_us / 1000:g}; rerun with a higher --max-stall-ms (or at a quiet hour) to finish")
+
+    def learn(self, scanned: int, removal_us: int, length: int) -> None:
+        """After a call: the list's new length and, when its LREM scanned far enough to time it,
+        the cost per entry (the larger of the last measurement and a running mean, so one fast
+        call does not open the gate for a slow one)."""
+        self.length = length
+        if scanned >= 5000 and removal_us > 0:
+            measured = removal_us / scanned
+            if not self.measured:
+                self.us_per_entry = measured
+                self.measured = True
+            else:
+                self.us_per_entry = max(measured, (self.us_per_entry + measured) / 2)
+
+    def simulate(self, removed: int) -> None:
+        """Dry run: the batch would have been removed."""
+        self.length = max(self.length - removed, 0)
