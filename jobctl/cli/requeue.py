@@ -244,6 +244,9 @@ def _sample_columns() -> list[Any]:
             Column("error", "ERROR", lambda v: first_line(str(v), 60), max_width=60)]
 
 
+SKIPPED_SHOWN = 10  # skipped entries listed in a table (JSON output lists up to 1,000)
+
+
 def _print_details(r: Any, out: Any) -> None:
     from jobctl.render.output import Column, emit
 
@@ -259,8 +262,13 @@ def _print_details(r: Any, out: Any) -> None:
         cols = [c for c in _sample_columns() if c.key in present and (c.key != "target" or moved)]
         emit(r.sample, cols, "table", title=f"sample ({len(r.sample)} of {r.selected})", out=out)
     if r.skipped_entries:
-        emit(r.skipped_entries, [Column("id", "ID"), Column("queue", "QUEUE"), Column("reason", "SKIPPED BECAUSE")],
-             "table", title="skipped", out=out)
+        shown = r.skipped_entries[:SKIPPED_SHOWN]
+        title = "skipped" if r.skipped <= len(shown) else f"skipped ({len(shown)} of {r.skipped})"
+        emit(shown, [Column("id", "ID"), Column("queue", "QUEUE"), Column("reason", "SKIPPED BECAUSE")],
+             "table", title=title, out=out)
+        if r.skipped > len(shown):
+            print(f"… {r.skipped - len(shown)} more skipped (-o json lists the first "
+                  f"{len(r.skipped_entries)} with their reasons)", file=out)
 
 
 def show_preview(r: Any, verb: str, what: str) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 DEFAULT_MAX_STALL_MS = 10.0  # Redis' own slowlog threshold (slowlog-log-slower-than 10000 µs)
+MARGIN = 0.8  # predictions vary ~20% call to call (measured): act only below 80% of the limit
 PRIOR_US_PER_ENTRY = 0.12  # LREM scan cost before a call measured it (measured here: 0.09 for 500-byte records)
 
 
@@ -48,9 +49,11 @@ class StallGuard:
 
     def __init__(self, max_ms: float, length: int) -> None:
         self.max_us = max_ms * 1000.0
+        self.budget_us = self.max_us * MARGIN
         self.length = length  # the list's length now (from the last call, or simulated in a dry run)
         self.us_per_entry = PRIOR_US_PER_ENTRY
         self.measured = False
+        self.base_us_per_row = 0.0  # the rest of a call (read, verify, push, mark), per window row
         self.worst_skipped_ms = 0.0  # the largest predicted stall of a skipped batch
         self.skipped_batches = 0
 
@@ -62,11 +65,18 @@ class StallGuard:
         return min(hi + 1, max(length - lo, 0))
 
     def predict_us(self, lo: int, hi: int, n: int) -> float:
-        return self.distance(lo, hi, n, self.length) * self.us_per_entry
+        """The whole call when it must scan: the scan plus the rest of the work (as the last call
+        measured it). 0 for a call without a scan: batch sizing keeps those at ~3 ms (walk.py)."""
+        d = self.distance(lo, hi, n, self.length)
+        return d * self.us_per_entry + (hi - lo + 1) * self.base_us_per_row if d else 0.0
+
+    def batch_work_us(self, rows: int) -> float:
+        """The part of a call besides its scan, for a window of `rows` entries."""
+        return rows * self.base_us_per_row
 
     def allows(self, lo: int, hi: int, n: int) -> bool:
         predicted = self.predict_us(lo, hi, n)
-        if predicted <= self.max_us:
+        if predicted <= self.budget_us:
             return True
         self.skipped_batches += 1
         self.worst_skipped_ms = max(self.worst_skipped_ms, predicted / 1000.0)
@@ -75,14 +85,17 @@ class StallGuard:
     def reason(self, lo: int, hi: int, n: int) -> str:
         d = self.distance(lo, hi, n, self.length)
         return (f"{d:,} entries from the nearer end of a {self.length:,}-entry list: removing it would block "
-                f"Redis ~{d * self.us_per_entry / 1000:.0f} ms in one call, over --max-stall-ms "
-                f"{self.max_us / 1000:g}; rerun with a higher --max-stall-ms (or at a quiet hour) to finish")
+                f"Redis ~{self.predict_us(lo, hi, n) / 1000:.0f} ms in one call, over --max-stall-ms "
+                f"{self.max_us / 1000:g} (less a {100 - MARGIN * 100:.0f}% margin); rerun with a higher "
+                "--max-stall-ms (or at a quiet hour) to finish")
 
-    def learn(self, scanned: int, removal_us: int, length: int) -> None:
-        """After a call: the list's new length and, when its LREM scanned far enough to time it,
-        the cost per entry (the larger of the last measurement and a running mean, so one fast
-        call does not open the gate for a slow one)."""
+    def learn(self, scanned: int, removal_us: int, length: int, other_us: int = 0, rows: int = 0) -> None:
+        """After a call: the list's new length, the time of its work besides removal, and, when its
+        LREM scanned far enough to time it, the cost per entry (the larger of the last measurement
+        and a running mean, so one fast call does not open the gate for a slow one)."""
         self.length = length
+        if rows > 0:
+            self.base_us_per_row = max(other_us, 0) / rows
         if scanned >= 5000 and removal_us > 0:
             measured = removal_us / scanned
             if not self.measured:

@@ -88,6 +88,8 @@ class Walker:
                  guard: StallGuard | None = None) -> None:
         self.r = r
         self.guard = guard if mode != "keep" else None  # keep rewrites in place: nothing is removed
+        # Batch work per call: ~3 ms, and at most half the stall limit (the rest is for a scan).
+        self.target_us = TARGET_US if self.guard is None else int(min(TARGET_US, self.guard.budget_us / 2))
         self.snap = snap
         self.select = select
         self.script = script
@@ -146,6 +148,8 @@ class Walker:
             removed: set[int] = set()
             if batch is not None and self.guard is not None and not self.guard.allows(batch.lo, batch.hi, batch.n):
                 self._skip(batch, self.guard.reason(batch.lo, batch.hi, batch.n))
+                if self.guard.batch_work_us(len(rows)) > self.target_us:  # the window itself is too big
+                    self.window = max(MIN_WINDOW, len(rows) // 2)
             elif batch is not None:
                 removed, ahead = self._act(batch, nxt, rows)
             anchor = self._next_anchor(rows, lo, removed, anchor, batch)
@@ -266,7 +270,8 @@ class Walker:
         ((statuses, _), ahead), retried = self.call(exchange, True)
         self._tune(script.last_server_us, script.last_removal_us, len(rows))
         if self.guard is not None:
-            self.guard.learn(script.last_scanned, script.last_removal_us, script.last_length)
+            self.guard.learn(script.last_scanned, script.last_removal_us, script.last_length,
+                             script.last_server_us - script.last_removal_us, batch.hi - batch.lo + 1)
         if b"0" not in statuses:  # every entry acted: the rows read ahead are good
             self._done(batch)
             entries = None if batch.n == batch.hi - batch.lo + 1 else batch.entries()
@@ -352,12 +357,13 @@ class Walker:
         The per-entry part scales with the window; a removal scan deep inside a long list does
         not (it costs its distance from the list's end whatever the batch), so when the scan
         alone is over budget the window grows instead: fewer scans for the same entries."""
+        target = self.target_us
         per_batch = server_us - removal_us
-        if removal_us > TARGET_US:
-            self.window = min(MAX_WINDOW, size * 2)
-        elif per_batch > TARGET_US * 2 and size > MIN_WINDOW:
+        if per_batch > target * 2 and size > MIN_WINDOW:
             self.window = max(MIN_WINDOW, size // 2)
-        elif server_us < TARGET_US // 2 and size < MAX_WINDOW:
+        elif removal_us > target and per_batch * 2 <= target:  # doubled, the batch work stays in budget
+            self.window = min(MAX_WINDOW, size * 2)
+        elif server_us < target // 2 and size < MAX_WINDOW:
             self.window = min(MAX_WINDOW, size * 2)
         elif size >= MIN_WINDOW:
             self.window = size
