@@ -16,7 +16,6 @@ PostgreSQL (127.0.0.1:5432, user root; JOBCTL_TEST_PG overrides).
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -25,7 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 from dj_data import load_fixture  # noqa: E402
+from resque_requeue_floor import _process_env  # noqa: E402
 from servers import drop_database, make_database  # noqa: E402
 
 RESET = ("UPDATE delayed_jobs SET failed_at = now() AT TIME ZONE 'UTC' - (id || ' seconds')::interval, attempts = 25, "
@@ -93,8 +94,16 @@ def jobctl_in_process(url: str) -> float:
     return dt
 
 
+def raw_update_process(url: str) -> float:
+    """The same UPDATE as a whole process, the way it is run by hand: `psql URL -c '…'`."""
+    plain = "postgresql://" + url.split("://", 1)[1]  # psql wants no SQLAlchemy driver suffix
+    t0 = time.perf_counter()
+    subprocess.run(["psql", plain, "-q", "-v", "ON_ERROR_STOP=1", "-c", RAW], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
 def jobctl_process(url: str) -> float:
-    env = {**os.environ, "NO_COLOR": "1"}
+    env = _process_env(url)  # byte-compiled jobctl, as installed (see resque_requeue_floor.py)
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "jobctl", "-u", url, "requeue", "--all", "--yes", "-o", "json"],
                        capture_output=True, text=True, env=env, cwd=ROOT)
@@ -112,19 +121,23 @@ def main() -> None:
     url, name = make_database("pg")
     try:
         seed(url, a.n)
-        raw, inproc, proc = [], [], []
+        raw, rawp, inproc, proc = [], [], [], []
         for _ in range(a.rounds):
             reset(url)
             raw.append(raw_update(url))
             reset(url)
+            rawp.append(raw_update_process(url))
+            reset(url)
             inproc.append(jobctl_in_process(url))
             reset(url)
             proc.append(jobctl_process(url))
-        r, i, p = min(raw), min(inproc), min(proc)
+        r, rp, i, p = min(raw), min(rawp), min(inproc), min(proc)
         print(f"{a.n} failed rows on PostgreSQL, best of {a.rounds}")
         print(f"one raw UPDATE (single transaction):         {r:6.2f} s  ({a.n / r:,.0f} rows/s)")
         print(f"jobctl write.requeue (in-process, batched):  {i:6.2f} s  ({a.n / i:,.0f} rows/s)  {i / r:.2f}x the raw UPDATE")
-        print(f"jobctl requeue --all --yes (whole process):  {p:6.2f} s  ({a.n / p:,.0f} rows/s)  {p / r:.2f}x the raw UPDATE")
+        print(f"the raw UPDATE as a process (psql -c):       {rp:6.2f} s  ({a.n / rp:,.0f} rows/s)")
+        print(f"jobctl requeue --all --yes (whole process):  {p:6.2f} s  ({a.n / p:,.0f} rows/s)  {p / r:.2f}x the raw UPDATE, "
+              f"{p / rp:.2f}x its process")
         print("target: <= 1.5x")
     finally:
         drop_database("pg", name)

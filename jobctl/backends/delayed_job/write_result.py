@@ -2,7 +2,8 @@
 
 Classes need the handler parsed (≈0.5 ms a row with the Ruby-YAML loader): rows a class/error
 filter already parsed carry theirs; for the others at most a budget of rows is parsed (2,000 for a
-dry run, 200 for a real run) and the result says which share the per-class counts cover.
+dry run — the preview a confirmation shows —, 50 for the run itself, where each parse is time spent
+between transactions) and the result says which share the per-class counts cover.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Acc:
         self.limit = limit
         self.n_selected = 0
         self.scanned = 0
-        self.budget = CLASS_PARSE_BUDGET if dry_run else CLASS_PARSE_BUDGET // 10
+        self.budget = CLASS_PARSE_BUDGET if dry_run else CLASS_PARSE_BUDGET // 40
         self.parsed = 0
         self.unclassified = 0
 
