@@ -22,9 +22,6 @@ from hypothesis import strategies as st
 
 from jobctl.parse.monitor import (
     MonitorLine,
-    _split_escaped,
-    _split_long,
-    _split_quick,
     client_kind,
     iter_capture,
     normalize_line,
@@ -32,6 +29,7 @@ from jobctl.parse.monitor import (
     parse_line,
     split_client,
 )
+from jobctl.parse.monitor_args import split_long, split_quick, split_rewritten
 
 CAPTURE = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "resque" / "monitor.log"
 
@@ -217,11 +215,11 @@ def _route(fn, body: bytes) -> list[bytes] | None:  # type: ignore[no-untyped-de
 @given(st.lists(_FRAGMENTS, max_size=40).map(b"".join))
 @settings(max_examples=3000)
 def test_all_routes_agree_on_arbitrary_bodies(body: bytes) -> None:
-    ref = _route(_split_escaped, body)
-    assert _route(_split_quick, body) == ref
-    assert _route(_split_long, body) == ref
+    ref = _route(split_rewritten, body)
+    assert _route(split_quick, body) == ref
+    assert _route(split_long, body) == ref
     line = b'1.000000 [0 a:1] "' + body + b'"'  # parse_line hands long bodies over as offsets
-    assert _route(lambda b: _split_long(line, 18, len(line) - 1), body) == ref
+    assert _route(lambda b: split_long(line, 18, len(line) - 1), body) == ref
 
 
 @given(st.lists(st.one_of(st.binary(max_size=40), st.lists(_FRAGMENTS, max_size=12).map(b"".join)),
@@ -229,7 +227,7 @@ def test_all_routes_agree_on_arbitrary_bodies(body: bytes) -> None:
 @settings(max_examples=1500)
 def test_all_routes_decode_redis_escaping_exactly(args: list[bytes]) -> None:
     body = b'" "'.join(sdscatrepr(a)[1:-1] for a in args)
-    for fn in (_split_quick, _split_escaped, _split_long):
+    for fn in (split_quick, split_rewritten, split_long):
         assert _route(fn, body) == args
 
 
