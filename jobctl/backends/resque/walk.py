@@ -35,9 +35,8 @@ from typing import Any, Protocol
 from jobctl.backends.resque.ids import IdAssigner, entry_hash
 from jobctl.backends.resque.script import Batch, Entry, MoveScript
 from jobctl.backends.resque.stall import StallGuard
+from jobctl.backends.resque.window import WindowSizer
 
-TARGET_US = 3000  # aim for ~3 ms of server time per script call (1.5-6 ms band)
-MIN_WINDOW, MAX_WINDOW = 50, 2000
 RESYNC_LIMIT = 20  # anchor re-locations per list before giving up (then: "rerun to finish")
 RELOCATE_ATTEMPTS = 3
 
@@ -88,14 +87,12 @@ class Walker:
                  guard: StallGuard | None = None) -> None:
         self.r = r
         self.guard = guard if mode != "keep" else None  # keep rewrites in place: nothing is removed
-        # Batch work per call: ~3 ms, and at most half the stall limit (the rest is for a scan).
-        self.target_us = TARGET_US if self.guard is None else int(min(TARGET_US, self.guard.budget_us / 2))
+        self.sizer = WindowSizer(window, self.guard.budget_us if self.guard is not None else None)
         self.snap = snap
         self.select = select
         self.script = script
         self.mode = mode
         self.call = call
-        self.window = window
         self.stop = stop  # True when the selection limit is reached
         self.on_scanned = on_scanned
         self.stop_at = stop_at or (lambda raw: False)  # True: this entry and all older ones are out (--since)
@@ -123,7 +120,7 @@ class Walker:
                 lo, rows, prepared = ahead.lo, ahead.rows, ahead.batch
             else:
                 # read [lo, hi] plus the entry just above (the anchor check)
-                lo = max(0, hi - self.window + 1)
+                lo = max(0, hi - self.sizer.window + 1)
                 rows, _ = self.call(partial(self.r.lrange, key, lo, hi + 1), False)
                 above = rows[hi - lo + 1] if len(rows) > hi - lo + 1 else None
                 rows = rows[: hi - lo + 1]
@@ -144,12 +141,11 @@ class Walker:
             batch, done_scan = self._select(rows, lo, prepared, assign)
             self.on_scanned(len(rows))
             more = lo > 0 and not done_scan and not self.stop()
-            nxt = (max(0, lo - self.window), lo - 1) if more else None
+            nxt = (max(0, lo - self.sizer.window), lo - 1) if more else None
             removed: set[int] = set()
             if batch is not None and self.guard is not None and not self.guard.allows(batch.lo, batch.hi, batch.n):
                 self._skip(batch, self.guard.reason(batch.lo, batch.hi, batch.n))
-                if self.guard.batch_work_us(len(rows)) > self.target_us:  # the window itself is too big
-                    self.window = max(MIN_WINDOW, len(rows) // 2)
+                self.sizer.too_big(self.guard.batch_work_us(len(rows)), len(rows))
             elif batch is not None:
                 removed, ahead = self._act(batch, nxt, rows)
             anchor = self._next_anchor(rows, lo, removed, anchor, batch)
@@ -268,7 +264,7 @@ class Walker:
                 raise
 
         ((statuses, _), ahead), retried = self.call(exchange, True)
-        self._tune(script.last_server_us, script.last_removal_us, len(rows))
+        self.sizer.measured(script.last_server_us, script.last_removal_us, len(rows))
         if self.guard is not None:
             self.guard.learn(script.last_scanned, script.last_removal_us, script.last_length,
                              script.last_server_us - script.last_removal_us, batch.hi - batch.lo + 1)
@@ -335,7 +331,7 @@ class Walker:
     def _relocate(self, raw: bytes, near: int) -> int | None:
         """Current index of an entry with exactly these bytes: nearest to `near`, else anywhere."""
         key = self.snap.key
-        span = max(self.window, 100) * 2
+        span = max(self.sizer.window, 100) * 2
         lo = max(0, near - span)
         rows, _ = self.call(lambda: self.r.lrange(key, lo, near + span), False)
         best: int | None = None
@@ -346,24 +342,3 @@ class Walker:
             return best
         pos, _ = self.call(lambda: self.r.lpos(key, raw, rank=-1), False)
         return int(pos) if pos is not None else None
-
-    def _tune(self, server_us: int, removal_us: int, size: int) -> None:
-        """Keep each script call short (it blocks Redis): size the window by the script's own
-        server time, measured inside the script, so a busy client machine does not skew it.
-        `size` = rows of the window the measured batch came from: the next window is already
-        read (and sized) when a call's time comes back, so the new size is set from the measured
-        one, not from `self.window` (which would double twice on one measurement).
-
-        The per-entry part scales with the window; a removal scan deep inside a long list does
-        not (it costs its distance from the list's end whatever the batch), so when the scan
-        alone is over budget the window grows instead: fewer scans for the same entries."""
-        target = self.target_us
-        per_batch = server_us - removal_us
-        if per_batch > target * 2 and size > MIN_WINDOW:
-            self.window = max(MIN_WINDOW, size // 2)
-        elif removal_us > target and per_batch * 2 <= target:  # doubled, the batch work stays in budget
-            self.window = min(MAX_WINDOW, size * 2)
-        elif server_us < target // 2 and size < MAX_WINDOW:
-            self.window = min(MAX_WINDOW, size * 2)
-        elif size >= MIN_WINDOW:
-            self.window = size
