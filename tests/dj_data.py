@@ -26,7 +26,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,25 @@ def load_fixture(url: str, *, tag: str | None = None, table: str = "delayed_jobs
 
 
 # --------------------------------------------------------------------------- "nothing changed" checks
+
+
+def shift_locks(url: str, delta: timedelta, table: str = "delayed_jobs") -> int:
+    """Move the locks of rows that are not failed (jobs a worker holds) by `delta`, as if the
+    fixture run had happened `delta` later: "stuck" and stale workers are judged against the real
+    clock (max_run_time, default 4 h), so these tests would change their answer as time passes.
+    Returns the number of rows moved."""
+    from sqlalchemy import text
+
+    eng = _engine(url)
+    with eng.begin() as c:
+        rows = c.execute(text(f"SELECT id, locked_at FROM {table} WHERE locked_at IS NOT NULL AND failed_at IS NULL")).all()
+        for rid, locked in rows:
+            t = locked if isinstance(locked, datetime) else datetime.fromisoformat(str(locked))
+            new = (t if t.tzinfo is not None else t.replace(tzinfo=UTC)) + delta
+            c.execute(text(f"UPDATE {table} SET locked_at = :t WHERE id = :id"),
+                      {"t": sqlite_time(new) if url.startswith("sqlite") else new, "id": rid})
+    eng.dispose()
+    return len(rows)
 
 
 def table_checksum(url: str, table: str = "delayed_jobs") -> str:

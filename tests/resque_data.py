@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,29 @@ def set_worker_clock(client: Any, now: datetime, *, namespace: str = DUMP_NAMESP
         mapping[wid] = t.isoformat()
     if mapping:
         client.hset(key, mapping=mapping)
+
+
+def shift_worker_times(client: Any, delta: timedelta, *, namespace: str = DUMP_NAMESPACE) -> None:
+    """Move the running jobs' `run_at` and the workers' `:started` times by `delta`, as if the
+    fixture run had happened `delta` later (tests whose backend reads the server's clock, e.g.
+    "stuck": a job running longer than 4 h, would otherwise change their answer as real time
+    passes). Only those timestamps change; every other byte stays as Resque wrote it."""
+    import re
+
+    for key in client.scan_iter(match=f"{namespace}:worker:*"):
+        raw = client.get(key)
+        if raw is None:
+            continue
+        if key.endswith(b":started"):  # "2026-11-27 19:51:54 +0000"
+            t = datetime.strptime(raw.decode(), "%Y-%m-%d %H:%M:%S %z") + delta
+            client.set(key, t.strftime("%Y-%m-%d %H:%M:%S %z"))
+            continue
+
+        def moved(m: re.Match[bytes]) -> bytes:
+            t = datetime.strptime(m.group(1).decode(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) + delta
+            return b'"run_at":"' + t.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + b'"'
+
+        client.set(key, re.sub(rb'"run_at":"([^"]+)"', moved, raw, count=1))
 
 
 def fixture_workers() -> dict[str, str]:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dj_data import file_digest, load_fixture, sqlite_path, table_checksum
-from resque_data import fixture_workers, load_dump, set_worker_clock
+from dj_data import file_digest, load_fixture, shift_locks, sqlite_path, table_checksum
+from resque_data import fixture_workers, load_dump, set_worker_clock, shift_worker_times
 
 from jobctl.alert.report import first_line, plugin_text
 from jobctl.alert.rules import RuleSet, quick_rule
@@ -50,6 +50,7 @@ def resque_url(redis_url: str, redis_client: Any) -> str:
     redis_client.rpush("resque:failed", json.dumps(RNF_ENTRY))
     server_now = datetime.fromtimestamp(redis_client.time()[0], UTC)
     set_worker_clock(redis_client, server_now, dead=[fixture_workers()["dead"]])
+    shift_worker_times(redis_client, server_now - NOW)  # "stuck" is judged by the server's clock
     return redis_url
 
 
@@ -57,7 +58,9 @@ def resque_url(redis_url: str, redis_client: Any) -> str:
 def store(request: pytest.FixtureRequest) -> tuple[str, str]:
     if request.param == "resque":
         return "resque", request.getfixturevalue("resque_url")
-    return "dj", request.getfixturevalue("dj_fixture_sqlite")
+    url = request.getfixturevalue("dj_fixture_sqlite")
+    shift_locks(url, datetime.now(UTC) - NOW)  # stuck / stale locks are judged by the real clock
+    return "dj", url
 
 
 def check(url: str, **options: Any) -> tuple[int, str, Any]:

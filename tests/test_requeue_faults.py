@@ -46,7 +46,11 @@ def seed(r: Any, n: int) -> tuple[list[bytes], list[bytes]]:
 
 
 def start_jobctl(url: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "jobctl", "-u", url, "requeue", *args, "--yes", "-o", "json"],
+    # These tests are about exactly-once under faults, not about stalls: the stall guard (timed by
+    # the server's own clock, which a busy CI machine slows) must not skip batches here
+    # (tests/test_requeue_stall.py covers it).
+    return subprocess.Popen([sys.executable, "-m", "jobctl", "-u", url, "requeue", *args, "--max-stall-ms", "60000",
+                             "--yes", "-o", "json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
 
 

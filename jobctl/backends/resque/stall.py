@@ -10,8 +10,10 @@ from the nearer end, not on the batch size, so no batch sizing can keep it short
 to remove from the middle (rebuilding the list, leaving visible placeholders, reordering) would
 hide failures or change what others see.
 
-So before each such call the guard predicts its scan (distance x the learned cost per entry) and,
-over the limit, the walk leaves that batch alone and reports its entries as skipped, with the
+So before each such call the guard predicts its scan (distance x the learned cost per entry). A
+call is the scan plus the batch's own work, which the window sizer (window.py) keeps near 3 ms and
+at most half the limit; a scan may take what is left of 80% of the limit (5 ms of the default 10).
+Over that, the walk leaves the batch alone and reports its entries as skipped, with the
 predicted stall and how to accept it (`--max-stall-ms`, or the target's `max_stall_ms` key).
 Everything else goes on: entries near either end of the list, and every `--all` batch (an LTRIM),
 are still acted on. Skipped entries stay failed, untouched: a rerun with a higher limit, or at a
@@ -21,7 +23,10 @@ the script measures on the server (`removal_usec` / `scanned`); a dry run uses t
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
+
+from jobctl.backends.resque.window import TARGET_US
 
 DEFAULT_MAX_STALL_MS = 10.0  # Redis' own slowlog threshold (slowlog-log-slower-than 10000 µs)
 MARGIN = 0.8  # predictions vary ~20% call to call (measured): act only below 80% of the limit
@@ -50,10 +55,14 @@ class StallGuard:
     def __init__(self, max_ms: float, length: int) -> None:
         self.max_us = max_ms * 1000.0
         self.budget_us = self.max_us * MARGIN
+        # The batch's own work is kept near window.TARGET_US by the window sizer (at most half the
+        # budget); what is left is what a scan may take.
+        self.batch_us = min(TARGET_US, self.budget_us / 2)
+        self.scan_budget_us = self.budget_us - self.batch_us
         self.length = length  # the list's length now (from the last call, or simulated in a dry run)
         self.us_per_entry = PRIOR_US_PER_ENTRY
         self.measured = False
-        self.base_us_per_row = 0.0  # the rest of a call (read, verify, push, mark), per window row
+        self._recent: list[float] = []  # the last few measured costs per entry (their median is used)
         self.worst_skipped_ms = 0.0  # the largest predicted stall of a skipped batch
         self.skipped_batches = 0
 
@@ -65,18 +74,12 @@ class StallGuard:
         return min(hi + 1, max(length - lo, 0))
 
     def predict_us(self, lo: int, hi: int, n: int) -> float:
-        """The whole call when it must scan: the scan plus the rest of the work (as the last call
-        measured it). 0 for a call without a scan: batch sizing keeps those at ~3 ms (walk.py)."""
-        d = self.distance(lo, hi, n, self.length)
-        return d * self.us_per_entry + (hi - lo + 1) * self.base_us_per_row if d else 0.0
-
-    def batch_work_us(self, rows: int) -> float:
-        """The part of a call besides its scan, for a window of `rows` entries."""
-        return rows * self.base_us_per_row
+        """The removal scan of a batch (0 for an LTRIM)."""
+        return self.distance(lo, hi, n, self.length) * self.us_per_entry
 
     def allows(self, lo: int, hi: int, n: int) -> bool:
         predicted = self.predict_us(lo, hi, n)
-        if predicted <= self.budget_us:
+        if predicted <= self.scan_budget_us:
             return True
         self.skipped_batches += 1
         self.worst_skipped_ms = max(self.worst_skipped_ms, predicted / 1000.0)
@@ -84,25 +87,22 @@ class StallGuard:
 
     def reason(self, lo: int, hi: int, n: int) -> str:
         d = self.distance(lo, hi, n, self.length)
+        total = (self.predict_us(lo, hi, n) + self.batch_us) / 1000
         return (f"{d:,} entries from the nearer end of a {self.length:,}-entry list: removing it would block "
-                f"Redis ~{self.predict_us(lo, hi, n) / 1000:.0f} ms in one call, over --max-stall-ms "
-                f"{self.max_us / 1000:g} (less a {100 - MARGIN * 100:.0f}% margin); rerun with a higher "
-                "--max-stall-ms (or at a quiet hour) to finish")
+                f"Redis ~{total:.0f} ms in one call, over --max-stall-ms {self.max_us / 1000:g}; rerun with a "
+                "higher --max-stall-ms (or at a quiet hour) to finish")
 
-    def learn(self, scanned: int, removal_us: int, length: int, other_us: int = 0, rows: int = 0) -> None:
-        """After a call: the list's new length, the time of its work besides removal, and, when its
-        LREM scanned far enough to time it, the cost per entry (the larger of the last measurement
-        and a running mean, so one fast call does not open the gate for a slow one)."""
+    def learn(self, scanned: int, removal_us: int, length: int) -> None:
+        """After a call: the list's new length and, when its LREM scanned far enough to time it,
+        the cost per entry: the median of the last five measurements (the script times itself
+        with the server's clock, so a call during which the machine was busy elsewhere reads slow;
+        one such reading must not close the gate, nor one fast reading open it)."""
         self.length = length
-        if rows > 0:
-            self.base_us_per_row = max(other_us, 0) / rows
         if scanned >= 5000 and removal_us > 0:
-            measured = removal_us / scanned
-            if not self.measured:
-                self.us_per_entry = measured
-                self.measured = True
-            else:
-                self.us_per_entry = max(measured, (self.us_per_entry + measured) / 2)
+            self._recent.append(removal_us / scanned)
+            del self._recent[:-5]
+            self.us_per_entry = statistics.median(self._recent)
+            self.measured = True
 
     def simulate(self, removed: int) -> None:
         """Dry run: the batch would have been removed."""

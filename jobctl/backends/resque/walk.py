@@ -145,7 +145,6 @@ class Walker:
             removed: set[int] = set()
             if batch is not None and self.guard is not None and not self.guard.allows(batch.lo, batch.hi, batch.n):
                 self._skip(batch, self.guard.reason(batch.lo, batch.hi, batch.n))
-                self.sizer.too_big(self.guard.batch_work_us(len(rows)), len(rows))
             elif batch is not None:
                 removed, ahead = self._act(batch, nxt, rows)
             anchor = self._next_anchor(rows, lo, removed, anchor, batch)
@@ -266,8 +265,7 @@ class Walker:
         ((statuses, _), ahead), retried = self.call(exchange, True)
         self.sizer.measured(script.last_server_us, script.last_removal_us, len(rows))
         if self.guard is not None:
-            self.guard.learn(script.last_scanned, script.last_removal_us, script.last_length,
-                             script.last_server_us - script.last_removal_us, batch.hi - batch.lo + 1)
+            self.guard.learn(script.last_scanned, script.last_removal_us, script.last_length)
         if b"0" not in statuses:  # every entry acted: the rows read ahead are good
             self._done(batch)
             entries = None if batch.n == batch.hi - batch.lo + 1 else batch.entries()

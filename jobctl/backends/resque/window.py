@@ -34,8 +34,3 @@ class WindowSizer:
             self.window = min(MAX_WINDOW, size * 2)
         elif size >= MIN_WINDOW:
             self.window = size
-
-    def too_big(self, batch_work_us: float, rows: int) -> None:
-        """The stall guard refused a batch whose own work (not its scan) is over the target: halve."""
-        if batch_work_us > self.target_us:
-            self.window = max(MIN_WINDOW, rows // 2)
