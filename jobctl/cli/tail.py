@@ -149,6 +149,44 @@ def _open_source(b: Any, from_: str | None, *, dj: bool, kinds: frozenset[str], 
                          notice=err), db
 
 
+class _DeferredInterrupt:
+    """Ctrl-C inside `with` waits for the block to end, then raises KeyboardInterrupt as usual (so
+    an event is never printed without being counted in the summary, or the other way round).
+    Outside a block Ctrl-C interrupts at once, e.g. a MONITOR read waiting for the next line."""
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self.active = False
+        self.pending = False
+        self._previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.active:
+            self.pending = True
+            return
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> None:
+        self.active = True
+
+    def __exit__(self, *exc: object) -> None:
+        self.active = False
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    def uninstall(self) -> None:
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
 def _run(events: Any, writer: Any, *, kinds: frozenset[str], queue: list[str] | None, klass: list[str] | None,
          client: list[str] | None, db: int | None, count: int | None, capture_limit: float | None,
          summary: bool, live: bool, state: dict[str, Any]) -> None:
@@ -160,6 +198,7 @@ def _run(events: Any, writer: Any, *, kinds: frozenset[str], queue: list[str] | 
     shown = 0
     first = None
     failure: BaseException | None = None
+    defer_ctrl_c = _DeferredInterrupt()
     try:
         for e in events:
             if capture_limit is not None and e.kind != "unparsed":
@@ -168,9 +207,10 @@ def _run(events: Any, writer: Any, *, kinds: frozenset[str], queue: list[str] | 
                     break
             if not flt.matches(e):
                 continue
-            writer.write(e)
-            tally.add(e)
-            shown += 1
+            with defer_ctrl_c:  # printed and counted together: the summary agrees with the output
+                writer.write(e)
+                tally.add(e)
+                shown += 1
             if count is not None and shown >= count:
                 break
     except KeyboardInterrupt:
@@ -180,6 +220,7 @@ def _run(events: Any, writer: Any, *, kinds: frozenset[str], queue: list[str] | 
     except Exception as e:  # noqa: BLE001 - print the summary of what was seen, then report the error
         failure = e
     finally:
+        defer_ctrl_c.uninstall()
         close = getattr(events, "close", None)
         if close is not None:
             close()
