@@ -19,7 +19,7 @@ def parse_duration(text: str) -> timedelta:
     if not s:
         raise ValueError("empty duration")
     if re.fullmatch(r"\d+(\.\d+)?", s):
-        return timedelta(seconds=float(s))
+        return _seconds(float(s), text)
     pos = 0
     total = 0.0
     for m in _DURATION.finditer(s):
@@ -29,7 +29,14 @@ def parse_duration(text: str) -> timedelta:
         pos = m.end()
     if pos == 0 or s[pos:].strip():
         raise ValueError(f"invalid duration {text!r} (examples: 30s, 15m, 2h, 1d)")
-    return timedelta(seconds=total)
+    return _seconds(total, text)
+
+
+def _seconds(total: float, text: str) -> timedelta:
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long") from None
 
 
 def as_utc(dt: datetime) -> datetime:
@@ -44,9 +51,14 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
     now = now or utcnow()
     s = text.strip()
     try:
-        return now - parse_duration(s)
+        ago = parse_duration(s)
     except ValueError:
         pass
+    else:
+        try:
+            return now - ago
+        except OverflowError:
+            raise ValueError(f"{text!r} ago is before year 1") from None
     try:
         return as_utc(datetime.fromisoformat(s.replace("Z", "+00:00")))
     except ValueError:
