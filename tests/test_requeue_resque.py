@@ -372,3 +372,25 @@ def test_concurrent_removal_and_appends_between_snapshot_and_run(redis_url: str,
     assert r.lrange(f"{NS}:queue:q", 0, -1).count(b'{"class":"Sel","args":[7]}') == 1
     assert sorted(r.lrange(f"{NS}:queue:q", 0, -1)) == sorted(x[slice(*payload_span(x))] for x in selected)
     assert r.lrange(f"{NS}:failed", 0, -1) == [x for i, x in enumerate(recs) if not i % 3 and x not in gone] + late
+
+
+def test_relocation_without_lpos_reads_the_list_like_redis_5() -> None:
+    # Redis < 6.0.6 has no LPOS: a private server with the command renamed away behaves like one
+    from redis.exceptions import ResponseError
+    from servers import RedisServer
+
+    from jobctl.backends.resque.walk import relocate
+
+    srv = RedisServer(extra_args=["--rename-command", "LPOS", ""])
+    srv.start()
+    try:
+        r = srv.client()
+        r.rpush("resque:failed", *[b"x%d" % i for i in range(5000)], b"target", b"x-last")
+        with pytest.raises(ResponseError, match="unknown command"):
+            r.lpos("resque:failed", b"target")
+        call = lambda fn, _w: (fn(), False)  # noqa: E731 - the walk's round-trip wrapper, no retry here
+        assert relocate(r, call, "resque:failed", b"target", near=10, span=100) == 5000  # far: read from the tail
+        assert relocate(r, call, "resque:failed", b"x20", near=10, span=100) == 20  # near: the window
+        assert relocate(r, call, "resque:failed", b"gone", near=10, span=100) is None
+    finally:
+        srv.cleanup()

@@ -140,3 +140,4 @@ def test_cli_option_and_its_refusal_on_delayed_job(redis_url: str, redis_client,
     assert out["skipped"] == 500 and out["done"] == 0
     p = jobctl("-u", sqlite_url, "requeue", "--all", "--max-stall-ms", "5", "--dry-run")
     assert p.returncode == 2 and "Resque targets only" in p.stderr
+
