@@ -379,7 +379,7 @@ def test_relocation_without_lpos_reads_the_list_like_redis_5() -> None:
     from redis.exceptions import ResponseError
     from servers import RedisServer
 
-    from jobctl.backends.resque.walk import relocate
+    from jobctl.backends.resque.relocate import relocate
 
     srv = RedisServer(extra_args=["--rename-command", "LPOS", ""])
     srv.start()
