@@ -107,7 +107,10 @@ class TopApp(App[None]):
         if self._polling:
             self._poll_again = self._poll_again or force
             return
-        if not force and (self.paused or isinstance(self.screen, ModalScreen)):
+        stack = self.screen_stack
+        if not stack:  # shutting down (the last screen is gone) or not mounted yet: no refresh
+            return
+        if not force and (self.paused or isinstance(stack[-1], ModalScreen)):
             self.skipped += 1
             self._arm()
             return
