@@ -100,8 +100,6 @@ class MoveScript:
         self.last_removal_us = 0
         self.last_length = 0
         self.last_scanned = 0
-        self.max_server_us = 0
-        self.calls = 0
 
     def queue_key(self, name: str) -> str:
         return f"{self.ns}:queue:{name}"
@@ -122,8 +120,6 @@ class MoveScript:
         self.last_removal_us = int(removal_usec)
         self.last_length = int(length)  # the list's length after the call
         self.last_scanned = int(scanned)  # entries its LREM passed (0: none, or an LTRIM)
-        self.calls += 1
-        self.max_server_us = max(self.max_server_us, self.last_server_us)
         return statuses, int(removed)
 
     def run(self, list_key: str, mode: str, entries: list[Entry],

@@ -55,16 +55,13 @@ class StallGuard:
     def __init__(self, max_ms: float, length: int) -> None:
         self.max_us = max_ms * 1000.0
         self.budget_us = self.max_us * MARGIN
-        # The batch's own work is kept near window.TARGET_US by the window sizer (at most half the
-        # budget); what is left is what a scan may take.
+        # The batch's own work: what the window sizer aims at (window.TARGET_US, at most half the
+        # budget; walk.py hands it this value); what is left is what a scan may take.
         self.batch_us = min(TARGET_US, self.budget_us / 2)
         self.scan_budget_us = self.budget_us - self.batch_us
         self.length = length  # the list's length now (from the last call, or simulated in a dry run)
         self.us_per_entry = PRIOR_US_PER_ENTRY
-        self.measured = False
         self._recent: list[float] = []  # the last few measured costs per entry (their median is used)
-        self.worst_skipped_ms = 0.0  # the largest predicted stall of a skipped batch
-        self.skipped_batches = 0
 
     @staticmethod
     def distance(lo: int, hi: int, n: int, length: int) -> int:
@@ -78,12 +75,7 @@ class StallGuard:
         return self.distance(lo, hi, n, self.length) * self.us_per_entry
 
     def allows(self, lo: int, hi: int, n: int) -> bool:
-        predicted = self.predict_us(lo, hi, n)
-        if predicted <= self.scan_budget_us:
-            return True
-        self.skipped_batches += 1
-        self.worst_skipped_ms = max(self.worst_skipped_ms, predicted / 1000.0)
-        return False
+        return self.predict_us(lo, hi, n) <= self.scan_budget_us
 
     def reason(self, lo: int, hi: int, n: int) -> str:
         d = self.distance(lo, hi, n, self.length)
@@ -102,7 +94,6 @@ class StallGuard:
             self._recent.append(removal_us / scanned)
             del self._recent[:-5]
             self.us_per_entry = statistics.median(self._recent)
-            self.measured = True
 
     def simulate(self, removed: int) -> None:
         """Dry run: the batch would have been removed."""

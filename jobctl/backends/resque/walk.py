@@ -88,7 +88,7 @@ class Walker:
                  guard: StallGuard | None = None) -> None:
         self.r = r
         self.guard = guard if mode != "keep" else None  # keep rewrites in place: nothing is removed
-        self.sizer = WindowSizer(window, self.guard.budget_us if self.guard is not None else None)
+        self.sizer = WindowSizer(window, self.guard.batch_us) if self.guard is not None else WindowSizer(window)
         self.snap = snap
         self.select = select
         self.script = script

@@ -16,9 +16,9 @@ MIN_WINDOW, MAX_WINDOW = 50, 2000
 
 
 class WindowSizer:
-    def __init__(self, window: int = 250, stall_budget_us: float | None = None) -> None:
+    def __init__(self, window: int = 250, target_us: float = TARGET_US) -> None:
         self.window = window
-        self.target_us = TARGET_US if stall_budget_us is None else int(min(TARGET_US, stall_budget_us / 2))
+        self.target_us = int(target_us)
 
     def measured(self, server_us: int, removal_us: int, size: int) -> None:
         """A call's server time came back. `size` = rows of the window its batch came from: the

@@ -210,13 +210,10 @@ class _Accumulator:
             self.res.skipped_entries.append({"id": e.id, "reason": reason, "queue": e.queue, "class": e.job_class})
 
     def done(self, entries: list[Entry]) -> None:
-        r = self.res
-        r.done += len(entries)
-        by_queue, by_class = r.by_queue, r.by_class
+        counts: dict[tuple[str | None, str], int] = {}
         for e in entries:
-            q = e.queue or "(none)"
-            by_queue[q] = by_queue.get(q, 0) + 1
-            by_class[e.job_class] = by_class.get(e.job_class, 0) + 1
+            counts[e.queue, e.job_class] = counts.get((e.queue, e.job_class), 0) + 1
+        self.done_counts(counts, len(entries))
 
     def done_counts(self, counts: dict[tuple[str | None, str], int], n: int) -> None:
         """A whole batch done whose per-(queue, class) counts the selector already made."""

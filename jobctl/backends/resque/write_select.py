@@ -166,28 +166,17 @@ class LightMove:
             return None
         to_queue = self.to_queue
         pack = HEADER.pack
-        loads = orjson.loads
         targets: dict[str, int] = {}
         counts: dict[tuple[str | None, str], int] = {}
         parts: list[bytes] = []
         for i, raw in enumerate(rows):
-            try:
-                d = loads(raw)
-                payload = d["payload"]
-                klass = payload["class"]
-            except Exception:  # noqa: BLE001 - unusual: the per-entry path decides
-                return None
-            if type(klass) is not str or not klass:
-                return None
-            if klass in ACTIVEJOB_WRAPPERS:
-                klass = _wrapped_class(payload, klass)
-            q = d.get("queue")
-            if type(q) is not str:
-                q = None
+            fields = _light(raw)
+            if fields is None:
+                return None  # unusual: the per-entry path decides
+            q, klass, span = fields
             target = to_queue or q
             if not target:
                 return None
-            span = fast_payload_span(raw, payload)
             if span is None:
                 try:
                     span = payload_span(raw)
