@@ -117,7 +117,7 @@ def parse_line(line: bytes) -> MonitorLine | None:
         if line[sp - 7] != 46 or not ts.isdigit():  # 46 == ord('.'): exactly 6 digits of microseconds
             return None
         args: list[bytes] | None
-        if len(line) - end < LONG:
+        if len(line) - end < LONG:  # monitor_args.split_short, inlined: ~5% of the pure-Python rate
             body = line[end + 3:-1]
             if 92 not in body:  # no backslash: no escaped quote can hide inside an argument
                 args = body.split(b'" "')
