@@ -261,8 +261,10 @@ class TopApp(App[None]):
     def _mutated(self, result: MutationResult) -> None:
         self.mutations.append(result)
         verb = "requeued" if result.action == "requeue" else "discarded"
-        why = result.skipped_entries[0].get("reason") if result.skipped_entries else None
-        skipped = f", {result.skipped} skipped" + (f": {visible(str(why))}" if why else "") if result.skipped else ""
+        skipped = ""
+        if result.skipped:
+            why = result.skipped_entries[0].get("reason") if result.skipped_entries else None
+            skipped = f", {result.skipped} skipped" + (f": {visible(str(why))}" if why else "")
         self.notify(f"{verb} {result.done} of {result.selected}{skipped}", markup=False,
                     severity="warning" if result.skipped else "information")
         for screen in self.screen_stack:
