@@ -86,45 +86,72 @@ def assert_each_selected_exactly_once(r: Any, recs: list[bytes], selected: list[
 # ---------------------------------------------------------------------------- concurrency
 
 
-def test_concurrent_appends_and_workers_during_a_20k_requeue(redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
-    r = redis_client
-    recs, selected = seed(r, 20_000)
-    stop = threading.Event()
-    popped: list[bytes] = []
-    appended: list[bytes] = []
+class Churn:
+    """What else goes on during a run: Resque workers LPOPing the queues, and failing workers
+    RPUSHing new failures (records of class `klass`, one every `pause` seconds)."""
 
-    def worker() -> None:  # a Resque worker: LPOP from its queues
-        c = r.__class__(connection_pool=r.connection_pool.__class__(**r.connection_pool.connection_kwargs))
-        while not stop.is_set():
+    def __init__(self, r: Any, klass: str, *, pause: float) -> None:
+        self.r, self.klass, self.pause = r, klass, pause
+        self.stop = threading.Event()
+        self.popped: list[bytes] = []
+        self.appended: list[bytes] = []
+        self.threads: list[threading.Thread] = []
+
+    def _client(self) -> Any:
+        r = self.r
+        return r.__class__(connection_pool=r.connection_pool.__class__(**r.connection_pool.connection_kwargs))
+
+    def _worker(self) -> None:
+        c = self._client()
+        while not self.stop.is_set():
             for q in QUEUES:
                 v = c.lpop(f"{NS}:queue:{q}")
                 if v is not None:
-                    popped.append(v)
+                    self.popped.append(v)
         c.close()
 
-    def appender() -> None:  # workers failing meanwhile: RPUSH new failures (matching the filter!)
-        c = r.__class__(connection_pool=r.connection_pool.__class__(**r.connection_pool.connection_kwargs))
+    def _appender(self) -> None:
+        c = self._client()
         i = 1_000_000
-        while not stop.is_set():
-            rec = record(i, "Sel", QUEUES[i % 4])
+        while not self.stop.is_set():
+            rec = record(i, self.klass, QUEUES[i % 4])
             c.rpush(f"{NS}:failed", rec)
-            appended.append(rec)
+            self.appended.append(rec)
             i += 1
-            time.sleep(0.001)
+            time.sleep(self.pause)
         c.close()
 
-    proc = start_jobctl(redis_url, "--class", "Sel")
-    threads = [threading.Thread(target=worker), threading.Thread(target=worker)]
-    for t in threads:
+    def _start(self, target: Any) -> None:
+        t = threading.Thread(target=target)
         t.start()
+        self.threads.append(t)
+
+    def start_workers(self, n: int) -> None:
+        for _ in range(n):
+            self._start(self._worker)
+
+    def start_appender(self) -> None:
+        self._start(self._appender)
+
+    def finish(self) -> tuple[list[bytes], list[bytes]]:
+        """Stop everything; (popped jobs, appended failures)."""
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+        return self.popped, self.appended
+
+
+def test_concurrent_appends_and_workers_during_a_20k_requeue(redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
+    r = redis_client
+    recs, selected = seed(r, 20_000)
+    churn = Churn(r, "Sel", pause=0.001)  # new failures match the filter too: they must stay
+    proc = start_jobctl(redis_url, "--class", "Sel")
+    churn.start_workers(2)
     wait_for(lambda: r.llen(f"{NS}:failed") < 20_000 or proc.poll() is not None)  # snapshot taken, first batch done
-    threads.append(threading.Thread(target=appender))
-    threads[-1].start()
+    churn.start_appender()
     out, errs = proc.communicate(timeout=180)
     time.sleep(0.2)
-    stop.set()
-    for t in threads:
-        t.join()
+    popped, appended = churn.finish()
     assert proc.returncode == 0, errs
     res = json.loads(out)
     assert res["selected"] == res["done"] == 10_000 and res["skipped"] == 0
@@ -209,41 +236,14 @@ def assert_all_exactly_once(r: Any, pairs: list[tuple[bytes, bytes]], popped: li
 def test_all_with_concurrent_appends_and_workers(redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
     r = redis_client
     pairs = seed_all(r, 60_000)
-    stop = threading.Event()
-    popped: list[bytes] = []
-    appended: list[bytes] = []
-
-    def worker() -> None:
-        c = r.__class__(connection_pool=r.connection_pool.__class__(**r.connection_pool.connection_kwargs))
-        while not stop.is_set():
-            for q in QUEUES:
-                v = c.lpop(f"{NS}:queue:{q}")
-                if v is not None:
-                    popped.append(v)
-        c.close()
-
-    def appender() -> None:  # new failures during the run: never touched (they came after the snapshot)
-        c = r.__class__(connection_pool=r.connection_pool.__class__(**r.connection_pool.connection_kwargs))
-        i = 1_000_000
-        while not stop.is_set():
-            rec = record(i, "Late", QUEUES[i % 4])
-            c.rpush(f"{NS}:failed", rec)
-            appended.append(rec)
-            i += 1
-            time.sleep(0.0005)
-        c.close()
-
+    churn = Churn(r, "Late", pause=0.0005)  # new failures during the run: never touched (after the snapshot)
     proc = start_jobctl(redis_url, "--all")
-    threads = [threading.Thread(target=worker)]
-    threads[0].start()
+    churn.start_workers(1)
     wait_for(lambda: r.llen(f"{NS}:failed") < 60_000 or proc.poll() is not None)
-    threads.append(threading.Thread(target=appender))
-    threads[-1].start()
+    churn.start_appender()
     out, errs = proc.communicate(timeout=180)
     time.sleep(0.1)
-    stop.set()
-    for t in threads:
-        t.join()
+    popped, appended = churn.finish()
     assert proc.returncode == 0, errs
     res = json.loads(out)
     assert res["selected"] == res["done"] == 60_000 and res["skipped"] == 0
