@@ -61,6 +61,21 @@ async def check_detail(pilot: Any, app: Any, where: str) -> None:
     await wait_for(pilot, lambda: screen_name(app) != "DetailScreen", what="back")
 
 
+async def open_hostile_queue(pilot: Any, app: Any) -> Any:
+    """From the dashboard, open the queue with the hostile name; its job list once a window is in."""
+    from jobctl.tui.widgets.job_list import JobList
+    from jobctl.tui.widgets.queue_table import QueueTable
+
+    queues = app.screen.query_one(QueueTable)
+    queues.focus()
+    queues.move_cursor(row=table_keys(queues).index(HOSTILE_QUEUE))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: screen_name(app) == "QueueJobsScreen", what="queue screen")
+    jobs = app.screen.query_one(JobList)
+    await wait_for(pilot, lambda: jobs.job_at(0) is not None, timeout=BOUND_S, what="jobs window")
+    return jobs
+
+
 async def open_jobs(pilot: Any, app: Any, jobs: Any, positions: list[int], ids: list[str] | None = None) -> None:
     """On a queue's job list: open the detail of each position (ascending) in turn."""
     at = 0
@@ -93,19 +108,10 @@ def test_top_on_the_resque_corpus(redis_client: Any, redis_url: str) -> None:
     t0 = time.monotonic()
 
     async def scenario(pilot: Any) -> None:
-        from jobctl.tui.widgets.job_list import JobList
-        from jobctl.tui.widgets.queue_table import QueueTable
-
         await first_tick(pilot, app, timeout=BOUND_S)
         text = assert_screen_safe(app, "dashboard")
         assert "[bold red]q[/]" in text and "ctl\\x1b[2J\\x07q" in text  # markup literal, controls escaped
-        queues = app.screen.query_one(QueueTable)
-        queues.focus()
-        queues.move_cursor(row=table_keys(queues).index(HOSTILE_QUEUE))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: screen_name(app) == "QueueJobsScreen", what="queue screen")
-        jobs = app.screen.query_one(JobList)
-        await wait_for(pilot, lambda: jobs.job_at(0) is not None, timeout=BOUND_S, what="jobs window")
+        jobs = await open_hostile_queue(pilot, app)
         assert_screen_safe(app, "jobs")
         for i in range(len(corpus.jobs)):
             line = jobs.render_line(i).text if i < jobs.size.height else ""
@@ -134,19 +140,10 @@ def test_top_on_the_delayed_job_corpus(tmp_path: Path) -> None:
     app = top_app(dj_backend(url))
 
     async def scenario(pilot: Any) -> None:
-        from jobctl.tui.widgets.job_list import JobList
-        from jobctl.tui.widgets.queue_table import QueueTable
-
         await first_tick(pilot, app, timeout=BOUND_S)
         text = assert_screen_safe(app, "dashboard")
         assert "[bold red]q[/]" in text
-        queues = app.screen.query_one(QueueTable)
-        queues.focus()
-        queues.move_cursor(row=table_keys(queues).index(HOSTILE_QUEUE))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: screen_name(app) == "QueueJobsScreen", what="queue screen")
-        jobs = app.screen.query_one(JobList)
-        await wait_for(pilot, lambda: jobs.job_at(0) is not None, timeout=BOUND_S, what="jobs window")
+        jobs = await open_hostile_queue(pilot, app)
         assert_screen_safe(app, "jobs")
         jobs.focus()
         picks = sorted(corpus.id_of(n) for n in DJ_PICKS if any(e.name == n for e in corpus.handlers.values()))
