@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from certs import issue, make_ca
 from dj_data import load_fixture
 from servers import free_port
 
@@ -35,28 +36,16 @@ def _as_postgres(*args: str, timeout: float = 60) -> None:
     subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=timeout)
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def tls_pg() -> Iterator[tuple[int, Path]]:
-    if shutil.which("openssl") is None:
-        pytest.fail("openssl is needed to make test certificates")
     # Not under pytest's tmp dir: its parents are private to root, and the server runs as `postgres`
     base = Path(tempfile.mkdtemp(prefix="jobctl-pgtls-"))
     base.chmod(0o755)
     certs = base / "certs"
     certs.mkdir()
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-             "-subj", "/CN=jobctl-test-ca", cwd=certs)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.crt",
-             "-days", "2", "-subj", "/CN=some-other-ca", cwd=certs)
-    (certs / "san.cnf").write_text("subjectAltName=DNS:localhost\n")  # not the IP: by IP, verify-full must fail
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=localhost", cwd=certs)
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "server.crt", "-days", "2", "-extfile", "san.cnf", cwd=certs)
+    make_ca(certs)
+    make_ca(certs, "other-ca", "some-other-ca")
+    issue(certs, "server", "localhost", san="DNS:localhost")  # not the IP: by IP, verify-full must fail
     run_dir = base / "run"
     run_dir.mkdir()
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the cluster belongs to `postgres`

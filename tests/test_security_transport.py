@@ -7,14 +7,13 @@ clear one-line error within the timeout for Redis, PostgreSQL and MySQL URLs.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from certs import issue, make_ca
 from resque_data import load_dump
 from servers import RedisServer, SilentServer, free_port
 
@@ -64,24 +63,13 @@ def test_a_user_without_write_permission_is_refused_by_redis_and_nothing_changes
 # ----------------------------------------------------------------------------- TLS
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RedisServer, int, Path]]:
     """A redis-server with a TLS port requiring client certificates (plain port for loading data)."""
-    if shutil.which("openssl") is None:
-        pytest.fail("openssl is needed to make test certificates")
     d = tmp_path_factory.mktemp("tls")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-             "-subj", "/CN=jobctl-test-ca", cwd=d)
-    (d / "san.cnf").write_text("subjectAltName=DNS:localhost\n")  # not the IP: connecting by IP must fail the check
-    for name, cn in (("server", "127.0.0.1"), ("client", "jobctl-client")):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                 "-subj", f"/CN={cn}", cwd=d)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-out", f"{name}.crt", "-days", "2", *(("-extfile", "san.cnf") if name == "server" else ()), cwd=d)
+    make_ca(d)
+    issue(d, "server", "127.0.0.1", san="DNS:localhost")  # not the IP: connecting by IP must fail the check
+    issue(d, "client", "jobctl-client")
     tls_port = free_port()
     srv = RedisServer(extra_args=["--tls-port", str(tls_port), "--tls-cert-file", str(d / "server.crt"),
                                   "--tls-key-file", str(d / "server.key"), "--tls-ca-cert-file", str(d / "ca.crt"),
